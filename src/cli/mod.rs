@@ -1,0 +1,203 @@
+//! The command-line interface: `run`, `check` and `list`. A thin layer over the library:
+//! it parses arguments (clap), drives the progress bar, prints the readable report and
+//! prints any error exactly once (exit status 2).
+
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::output::{self, RunInfo};
+use crate::runner::RunOptions;
+use crate::runner::registry;
+use crate::scenario;
+
+/// mechsim: simulate multi-agent games and mechanisms from scenario files.
+#[derive(Debug, Parser)]
+#[command(name = "mechsim", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a scenario file and print its summary.
+    Run(RunArgs),
+    /// Validate scenario files without running them.
+    Check {
+        /// Scenario files (TOML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List what is registered.
+    List {
+        /// What to list.
+        what: ListWhat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ListWhat {
+    /// Games with their rule sets and rule parameters.
+    Games,
+    /// Policies per game with their parameters.
+    Policies,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Scenario file (TOML).
+    file: PathBuf,
+    /// Output directory (overrides the scenario's `[output] dir`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Worker threads for replicates (default: all cores). Results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: Option<u16>,
+    /// Replace an existing, non-empty output directory.
+    #[arg(long)]
+    force: bool,
+    /// No progress bar and no report (errors are still printed).
+    #[arg(long, short)]
+    quiet: bool,
+    /// Run at most this many rounds per replicate (e.g. for a quick look).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    rounds: Option<u64>,
+    /// Run at most this many replicates.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: Option<u64>,
+}
+
+/// Parses the process arguments and runs; the binary's whole `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn execute(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::Check { files } => check(&files),
+        Command::List { what } => {
+            print!("{}", list(what));
+            Ok(())
+        }
+    }
+}
+
+fn run(args: RunArgs) -> anyhow::Result<()> {
+    let mut scenario = scenario::load(&args.file)?;
+    if args.rounds.is_some() || args.seeds.is_some() {
+        let rounds = args.rounds.unwrap_or(scenario.plan.rounds);
+        let seeds = args.seeds.map_or(scenario.plan.seeds.len(), |s| s as usize);
+        scenario = scenario.scaled_down(rounds, seeds);
+    }
+    let out_dir = args.out.clone().unwrap_or_else(|| scenario.output_dir.clone());
+    output::check_output_dir(&out_dir, args.force)?;
+    let total = scenario.plan.rounds * scenario.plan.seeds.len() as u64;
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} rounds, {per_sec}, eta {eta}")
+                .context("progress bar template")?
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(scenario.plan.scenario.clone());
+        bar
+    };
+    let progress = bar.clone();
+    let options = RunOptions {
+        threads: args.threads.map(usize::from),
+        on_rounds: Arc::new(move |n| progress.inc(n)),
+    };
+    let entry = registry::game(&scenario.plan.game.name)
+        .with_context(|| format!("game `{}` is not registered", scenario.plan.game.name))?;
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let result = (entry.run_tournament)(&scenario.plan, &options)
+        .with_context(|| format!("running {}", args.file.display()))?;
+    let wall = clock.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let info = RunInfo {
+        started: humantime::format_rfc3339_seconds(started).to_string(),
+        finished: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        wall_seconds: wall,
+        threads: result.threads,
+        command: std::env::args().collect(),
+    };
+    output::write_tournament(&out_dir, args.force, &scenario, &result, &info)?;
+    if !args.quiet {
+        print!("{}", report::render(&scenario, &result, wall, &out_dir));
+    }
+    Ok(())
+}
+
+fn check(files: &[PathBuf]) -> anyhow::Result<()> {
+    let mut failures = Vec::new();
+    for file in files {
+        match scenario::load(file) {
+            Ok(s) => println!(
+                "ok: {} ({} `{}`, {} seats, {} seed(s) x {} rounds)",
+                file.display(),
+                s.kind,
+                s.plan.game.name,
+                s.plan.seats.len(),
+                s.plan.seeds.len(),
+                s.plan.rounds
+            ),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        bail!("{} of {} file(s) invalid:\n{}", failures.len(), files.len(), failures.join("\n"))
+    }
+}
+
+fn list(what: ListWhat) -> String {
+    let mut out = String::new();
+    for game in registry::games() {
+        match what {
+            ListWhat::Games => {
+                out.push_str(&format!("{:<24} {}\n", game.name, game.help));
+                out.push_str(&format!(
+                    "{:<24} rule sets: {} (default {}); players {}..={}\n",
+                    "",
+                    game.rule_sets.join(", "),
+                    game.rule_sets[0],
+                    game.players.0,
+                    game.players.1
+                ));
+                for p in game.params {
+                    out.push_str(&format!("{:<4}{:<20} {}: {}\n", "", p.name, p.kind, p.help));
+                }
+            }
+            ListWhat::Policies => {
+                out.push_str(&format!("{}:\n", game.name));
+                for p in (game.policies)() {
+                    out.push_str(&format!("  {:<24} {}\n", p.name, p.help));
+                    for param in p.params {
+                        out.push_str(&format!("  {:<4}{:<20} {}: {}\n", "", param.name, param.kind, param.help));
+                    }
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,115 @@
+//! The readable end-of-run report: one line per participant (win rate with its Wilson 95%
+//! interval, mean payoff, Jhyap calls and success, cards discarded, risk correlation, ms per
+//! decision), then every pairwise test with its Bonferroni verdict.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use crate::runner::TournamentResult;
+use crate::scenario::Scenario;
+
+fn extra(p: &crate::analysis::tournament::ParticipantSummary, key: &str) -> Option<f64> {
+    p.extra.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "-".to_string(), |x| format!("{x:.digits$}"))
+}
+
+/// Renders the report as text.
+pub fn render(scenario: &Scenario, result: &TournamentResult, wall_seconds: f64, out_dir: &Path) -> String {
+    let plan = &scenario.plan;
+    let s = &result.summary;
+    let rounds: u64 = plan.rounds * plan.seeds.len() as u64;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {} ({} rules), {} seats, {} seed(s) x {} rounds = {} rounds in {:.2} s on {} thread(s)\n",
+        plan.scenario,
+        plan.game.name,
+        plan.game.rules,
+        plan.seats.len(),
+        plan.seeds.len(),
+        plan.rounds,
+        rounds,
+        wall_seconds,
+        result.threads
+    );
+    let label_width = plan.seats.iter().map(|p| p.label.len()).max().unwrap_or(6).max(6);
+    let _ = writeln!(
+        out,
+        "{:<4} {:<lw$} {:>7} {:>17} {:>10} {:>7} {:>7} {:>9} {:>7} {:>8}",
+        "seat",
+        "policy",
+        "win %",
+        "Wilson 95% CI",
+        s.payoff_name.replace('_', " "),
+        "calls",
+        "call ok",
+        "discards",
+        "risk r",
+        "ms/dec",
+        lw = label_width
+    );
+    for p in &s.participants {
+        let ci = format!("[{:.1}, {:.1}]", 100.0 * p.win_ci_low, 100.0 * p.win_ci_high);
+        let success = extra(p, "jhyap_success_rate").map(|x| 100.0 * x);
+        let _ = writeln!(
+            out,
+            "{:<4} {:<lw$} {:>7.1} {:>17} {:>+10.2} {:>7} {:>6}% {:>9} {:>7} {:>8.4}",
+            p.seat,
+            p.label,
+            100.0 * p.win_rate,
+            ci,
+            p.payoff_mean,
+            opt(extra(p, "jhyap_calls"), 0),
+            opt(success, 1),
+            opt(extra(p, "cards_discarded_per_round"), 2),
+            opt(extra(p, "risk_corr"), 3),
+            p.ms_per_decision,
+            lw = label_width
+        );
+    }
+    let illegal: u64 = s.participants.iter().map(|p| p.illegal_actions).sum();
+    if illegal > 0 {
+        let _ = writeln!(out, "\nwarning: {illegal} illegal action(s) were replaced by the rule set's fallback");
+    }
+    if let Some(first) = s.pairwise.first() {
+        let _ = writeln!(
+            out,
+            "\npairwise Welch t-tests (Bonferroni alpha = 0.05 / {} = {:.4})",
+            (0.05 / first.bonferroni_alpha).round(),
+            first.bonferroni_alpha
+        );
+        let pair_width = s.pairwise.iter().map(|p| p.a.len() + p.b.len() + 4).max().unwrap_or(10);
+        let _ = writeln!(
+            out,
+            "{:<12} {:<pw$} {:>9} {:>9} {:>10} {:>9} {:<16}",
+            "metric",
+            "pair",
+            "t",
+            "df",
+            "p",
+            "Cohen d",
+            "verdict",
+            pw = pair_width
+        );
+        for p in &s.pairwise {
+            let verdict = if p.significant { "significant" } else { "not significant" };
+            let _ = writeln!(
+                out,
+                "{:<12} {:<pw$} {:>9.3} {:>9.1} {:>10.3e} {:>9.3} {:<16}",
+                p.metric,
+                format!("{} vs {}", p.a, p.b),
+                p.welch_t,
+                p.df,
+                p.p,
+                p.cohens_d,
+                verdict,
+                pw = pair_width
+            );
+        }
+    }
+    let _ = writeln!(out, "\nwrote {}/{{rounds.csv, summary.json, summary.csv, pairwise.csv, timing.csv, manifest.json}}", out_dir.display());
+    out
+}

@@ -1,0 +1,70 @@
+//! The library's error type. Every message names what was wrong and, where it helps,
+//! what would be valid; the CLI prints it once and exits with status 2.
+
+use std::path::PathBuf;
+
+/// Result alias for the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in mechsim's library code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A scenario file that could not be read, parsed or validated.
+    #[error("{file}:{line}:{column}: {message}")]
+    Scenario {
+        /// The scenario file.
+        file: PathBuf,
+        /// 1-based line of the offending key or value.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong, naming the key and the valid choices.
+        message: String,
+    },
+    /// An invalid parameter outside of any file (e.g. a programmatic scenario).
+    #[error("invalid parameter `{key}`: {message}")]
+    Param {
+        /// The parameter name.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What was being done ("cannot read", "cannot write", ...).
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The output directory already holds results.
+    #[error(
+        "output directory {} already exists and is not empty; pass --force to replace it or --out to choose another",
+        .0.display()
+    )]
+    OutputExists(PathBuf),
+    /// A CSV or JSON writer failed.
+    #[error("cannot write {}: {message}", path.display())]
+    Output {
+        /// The file being written.
+        path: PathBuf,
+        /// The underlying failure.
+        message: String,
+    },
+    /// The run could not be carried out as configured.
+    #[error("{0}")]
+    Run(String),
+}
+
+impl Error {
+    /// Shorthand for an I/O error with context.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}

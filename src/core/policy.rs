@@ -1,0 +1,17 @@
+//! `Policy`: anything that picks actions in some game, from a uniform random player to a
+//! search or a neural network. Policies get the full state but must only use what the
+//! acting player may know (the game's observation and information-state helpers say what).
+
+use crate::core::game::{Action, Game};
+use crate::core::rng::SimRng;
+
+/// Anything that picks actions for a player of game `G`.
+pub trait Policy<G: Game>: Send {
+    /// Chooses a legal action for `player` at `state`. `rng` is this seat's own stream.
+    fn act(&mut self, state: &G::State, player: usize, rng: &mut SimRng) -> Action;
+
+    /// The action distribution, where the policy has one (tabular and neural policies).
+    fn action_probs(&mut self, _state: &G::State, _player: usize) -> Option<Vec<(Action, f64)>> {
+        None
+    }
+}

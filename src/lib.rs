@@ -1,0 +1,16 @@
+//! mechsim: a simulator for multi-agent games and mechanism design.
+//!
+//! Layers, depended on in one direction only: `core` (vocabulary) <- `games`, `policies`,
+//! `analysis` (rules, agents, statistics) <- `world` (the bevy_ecs tournament world) and
+//! `runner` (replicates in parallel, the registry) <- `scenario` (files -> validated runs)
+//! <- `output` (CSV, summaries, manifests) <- `cli`.
+
+pub mod analysis;
+pub mod cli;
+pub mod core;
+pub mod games;
+pub mod output;
+pub mod policies;
+pub mod runner;
+pub mod scenario;
+pub mod world;

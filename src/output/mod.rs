@@ -1,0 +1,265 @@
+//! Run outputs, written atomically: every file goes into a staging directory beside the
+//! output directory, which is renamed into place only when all files are complete, so a
+//! crash never leaves a half-written result and an old run is never mixed with a new one.
+//!
+//! Files of a tournament run:
+//! - `rounds.csv`: one row per round x participant (reproducible to the byte);
+//! - `timing.csv`: the same keys with decision wall times (not reproducible by nature);
+//! - `summary.json`, `summary.csv`, `pairwise.csv`: per participant and pairwise statistics;
+//! - `manifest.json`: what ran, with which seeds and threads, when and for how long.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+
+use crate::analysis::tournament::{ParticipantSummary, TournamentSummary};
+use crate::core::error::{Error, Result};
+use crate::runner::TournamentResult;
+use crate::scenario::Scenario;
+
+/// When and how a run happened (for the manifest).
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// Start time, RFC 3339.
+    pub started: String,
+    /// End time, RFC 3339.
+    pub finished: String,
+    /// Wall seconds.
+    pub wall_seconds: f64,
+    /// Worker threads.
+    pub threads: usize,
+    /// The command line.
+    pub command: Vec<String>,
+}
+
+/// Fails if `dir` exists and holds anything, unless `force`.
+pub fn check_output_dir(dir: &Path, force: bool) -> Result<()> {
+    if force || !dir.exists() {
+        return Ok(());
+    }
+    let mut entries = fs::read_dir(dir).map_err(|e| Error::io("cannot read output directory", dir, e))?;
+    if entries.next().is_some() {
+        return Err(Error::OutputExists(dir.to_path_buf()));
+    }
+    Ok(())
+}
+
+/// A directory that becomes `target` on `commit`, or disappears on drop.
+struct Staging {
+    path: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+impl Staging {
+    fn new(target: &Path) -> Result<Self> {
+        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        fs::create_dir_all(parent).map_err(|e| Error::io("cannot create directory", parent, e))?;
+        let name = target.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+        let path = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        if path.exists() {
+            fs::remove_dir_all(&path).map_err(|e| Error::io("cannot clear staging directory", &path, e))?;
+        }
+        fs::create_dir(&path).map_err(|e| Error::io("cannot create staging directory", &path, e))?;
+        Ok(Staging {
+            path,
+            target: target.to_path_buf(),
+            committed: false,
+        })
+    }
+
+    fn commit(mut self, force: bool) -> Result<()> {
+        check_output_dir(&self.target, force)?;
+        if self.target.exists() {
+            fs::remove_dir_all(&self.target).map_err(|e| Error::io("cannot replace output directory", &self.target, e))?;
+        }
+        fs::rename(&self.path, &self.target).map_err(|e| Error::io("cannot move results into", &self.target, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+fn csv_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Output {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+fn write_csv(path: &Path, header: &[String], rows: impl Iterator<Item = Vec<String>>) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).map_err(|e| csv_error(path, e))?;
+    w.write_record(header).map_err(|e| csv_error(path, e))?;
+    for row in rows {
+        w.write_record(&row).map_err(|e| csv_error(path, e))?;
+    }
+    w.flush().map_err(|e| Error::io("cannot write", path, e))
+}
+
+fn write_json(path: &Path, value: &Value) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| csv_error(path, e))?;
+    text.push('\n');
+    fs::write(path, text).map_err(|e| Error::io("cannot write", path, e))
+}
+
+/// Writes `rounds.csv` (reproducible) into `dir`.
+pub fn write_rounds_csv(path: &Path, scenario: &Scenario, result: &TournamentResult) -> Result<()> {
+    let mut header: Vec<String> = ["scenario", "seed", "table", "round", "seat", "label", "policy"].map(String::from).to_vec();
+    header.extend(result.columns.iter().map(|c| c.to_string()));
+    header.extend(["decisions", "illegal_actions"].map(String::from));
+    let plan = &scenario.plan;
+    let rows = result.replicates.iter().flat_map(|rep| {
+        rep.rows.iter().map(move |r| {
+            let seat = &plan.seats[r.participant];
+            let mut row = vec![
+                plan.scenario.clone(),
+                rep.seed.to_string(),
+                r.table.to_string(),
+                r.round.to_string(),
+                r.participant.to_string(),
+                seat.label.clone(),
+                seat.policy.clone(),
+            ];
+            row.extend(r.metrics.values.iter().map(|(_, v)| v.to_csv_field()));
+            row.push(r.decisions.to_string());
+            row.push(r.illegal_actions.to_string());
+            row
+        })
+    });
+    write_csv(path, &header, rows)
+}
+
+fn write_timing_csv(path: &Path, scenario: &Scenario, result: &TournamentResult) -> Result<()> {
+    let header = ["scenario", "seed", "table", "round", "seat", "decisions", "decision_ns"].map(String::from);
+    let name = &scenario.plan.scenario;
+    let rows = result.replicates.iter().flat_map(|rep| {
+        rep.rows.iter().map(move |r| {
+            vec![
+                name.clone(),
+                rep.seed.to_string(),
+                r.table.to_string(),
+                r.round.to_string(),
+                r.participant.to_string(),
+                r.decisions.to_string(),
+                r.decision_ns.to_string(),
+            ]
+        })
+    });
+    write_csv(path, &header, rows)
+}
+
+/// A participant's summary as ordered (key, value) pairs with the game's payoff name.
+pub fn participant_fields(summary: &TournamentSummary, p: &ParticipantSummary) -> Vec<(String, Value)> {
+    let pay = &summary.payoff_name;
+    let mut fields: Vec<(String, Value)> = vec![
+        ("seat".into(), json!(p.seat)),
+        ("label".into(), json!(p.label)),
+        ("policy".into(), json!(p.policy)),
+        ("rounds".into(), json!(p.rounds)),
+        ("wins".into(), json!(p.wins)),
+        ("win_rate".into(), json!(p.win_rate)),
+        ("win_ci_low".into(), json!(p.win_ci_low)),
+        ("win_ci_high".into(), json!(p.win_ci_high)),
+        ("win_normal_ci_low".into(), json!(p.win_normal_ci_low)),
+        ("win_normal_ci_high".into(), json!(p.win_normal_ci_high)),
+        (format!("{pay}_mean"), json!(p.payoff_mean)),
+        (format!("{pay}_ci_low"), json!(p.payoff_ci_low)),
+        (format!("{pay}_ci_high"), json!(p.payoff_ci_high)),
+    ];
+    fields.extend(p.extra.iter().map(|(k, v)| (k.to_string(), json!(v))));
+    fields.extend([
+        ("decisions".into(), json!(p.decisions)),
+        ("ms_per_decision".into(), json!(p.ms_per_decision)),
+        ("illegal_actions".into(), json!(p.illegal_actions)),
+    ]);
+    fields
+}
+
+fn field_csv(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The `summary.json` document.
+pub fn summary_json(scenario: &Scenario, result: &TournamentResult) -> Value {
+    let s = &result.summary;
+    let participants: Vec<Value> = s
+        .participants
+        .iter()
+        .map(|p| Value::Object(participant_fields(s, p).into_iter().collect::<Map<String, Value>>()))
+        .collect();
+    json!({
+        "scenario": scenario.plan.scenario,
+        "kind": scenario.kind,
+        "game": scenario.plan.game.name,
+        "rules": scenario.plan.game.rules,
+        "seeds": scenario.plan.seeds,
+        "rounds_per_seed": scenario.plan.rounds,
+        "tables": scenario.plan.tables,
+        "rotation": format!("{:?}", scenario.plan.rotation).to_lowercase(),
+        "payoff": s.payoff_name,
+        "participants": participants,
+        "pairwise": s.pairwise,
+    })
+}
+
+/// Writes every output of a tournament run into `dir`, atomically.
+pub fn write_tournament(dir: &Path, force: bool, scenario: &Scenario, result: &TournamentResult, info: &RunInfo) -> Result<()> {
+    let staging = Staging::new(dir)?;
+    let at = |name: &str| staging.path.join(name);
+    write_rounds_csv(&at("rounds.csv"), scenario, result)?;
+    write_timing_csv(&at("timing.csv"), scenario, result)?;
+    let summary = &result.summary;
+    write_json(&at("summary.json"), &summary_json(scenario, result))?;
+    let rows: Vec<Vec<(String, Value)>> = summary.participants.iter().map(|p| participant_fields(summary, p)).collect();
+    let header: Vec<String> = rows.first().map(|r| r.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default();
+    write_csv(&at("summary.csv"), &header, rows.iter().map(|r| r.iter().map(|(_, v)| field_csv(v)).collect()))?;
+    let pair_header = ["a", "b", "metric", "welch_t", "df", "p", "bonferroni_alpha", "significant", "cohens_d"].map(String::from);
+    write_csv(
+        &at("pairwise.csv"),
+        &pair_header,
+        summary.pairwise.iter().map(|p| {
+            vec![
+                p.a.clone(),
+                p.b.clone(),
+                p.metric.clone(),
+                p.welch_t.to_string(),
+                p.df.to_string(),
+                p.p.to_string(),
+                p.bonferroni_alpha.to_string(),
+                p.significant.to_string(),
+                p.cohens_d.to_string(),
+            ]
+        }),
+    )?;
+    let manifest = json!({
+        "scenario": scenario.plan.scenario,
+        "scenario_file": scenario.file.display().to_string(),
+        "scenario_sha256": scenario.hash,
+        "mechsim_version": env!("CARGO_PKG_VERSION"),
+        "git_commit": option_env!("MECHSIM_GIT_COMMIT"),
+        "features": Vec::<String>::new(),
+        "device": "cpu",
+        "scenario_seed": scenario.seed,
+        "seeds": scenario.plan.seeds,
+        "rounds_per_seed": scenario.plan.rounds,
+        "threads": info.threads,
+        "command": info.command,
+        "started": info.started,
+        "finished": info.finished,
+        "wall_seconds": info.wall_seconds,
+        "files": ["rounds.csv", "timing.csv", "summary.json", "summary.csv", "pairwise.csv", "manifest.json"],
+    });
+    write_json(&at("manifest.json"), &manifest)?;
+    staging.commit(force)
+}

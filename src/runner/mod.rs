@@ -1,0 +1,162 @@
+//! Runs a validated tournament plan: one World per replicate seed, replicates in parallel
+//! on a rayon pool of `--threads` workers. Replicate seeds, table seeds and seat seeds are
+//! derived (see `core::rng`), so output never depends on the thread count.
+
+pub mod registry;
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::analysis::tournament::{ParticipantRounds, TournamentSummary, summarize};
+use crate::core::error::{Error, Result};
+use crate::core::params::{GameSpec, Params};
+use crate::core::policy::Policy;
+use crate::core::tournament::Tournament;
+use crate::games::Registered;
+use crate::world::{Rotation, RoundRow, TournamentSetup, run_tournament};
+
+/// One seat of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeatPlan {
+    /// Registry policy name.
+    pub policy: String,
+    /// Display label (defaults to the policy name, numbered when repeated).
+    pub label: String,
+    /// Validated policy parameters.
+    pub params: Params,
+}
+
+/// Everything needed to run a tournament, independent of how it was specified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TournamentPlan {
+    /// Scenario name (written into every row).
+    pub scenario: String,
+    /// The game.
+    pub game: GameSpec,
+    /// The participants.
+    pub seats: Vec<SeatPlan>,
+    /// Replicate seeds, one World each.
+    pub seeds: Vec<u64>,
+    /// Rounds per replicate.
+    pub rounds: u64,
+    /// Tables per replicate.
+    pub tables: usize,
+    /// Seating rule.
+    pub rotation: Rotation,
+}
+
+/// How to run (not part of the results).
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Worker threads (`None`: all cores).
+    pub threads: Option<usize>,
+    /// Called with the number of rounds just finished.
+    pub on_rounds: Arc<dyn Fn(u64) + Send + Sync>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            threads: None,
+            on_rounds: Arc::new(|_| {}),
+        }
+    }
+}
+
+/// One replicate's rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replicate {
+    /// The replicate seed.
+    pub seed: u64,
+    /// Its rows, sorted by (table, round, participant).
+    pub rows: Vec<RoundRow>,
+}
+
+/// The result of a tournament run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TournamentResult {
+    /// Game-specific row columns.
+    pub columns: &'static [&'static str],
+    /// Per replicate, in seed order.
+    pub replicates: Vec<Replicate>,
+    /// Per-participant and pairwise statistics over all replicates.
+    pub summary: TournamentSummary,
+    /// Worker threads used.
+    pub threads: usize,
+}
+
+/// Runs `plan` for game `G`.
+pub fn run_plan<G: Registered + Clone>(plan: &TournamentPlan, options: &RunOptions) -> Result<TournamentResult> {
+    let game = G::from_spec(&plan.game).map_err(|e| Error::Run(format!("game `{}`: {e}", plan.game.name)))?;
+    let entries = G::policies();
+    let mut builders = Vec::with_capacity(plan.seats.len());
+    for seat in &plan.seats {
+        let entry = entries
+            .iter()
+            .find(|e| e.name == seat.policy)
+            .ok_or_else(|| Error::Run(format!("policy `{}` cannot play `{}`", seat.policy, plan.game.name)))?;
+        builders.push((entry.build, seat.params.clone()));
+    }
+    let builders = Arc::new(builders);
+    let labels: Vec<String> = plan.seats.iter().map(|s| s.label.clone()).collect();
+    let threads = options.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Run(format!("cannot start {threads} worker threads: {e}")))?;
+    let replicates: Vec<Result<Replicate>> = pool.install(|| {
+        plan.seeds
+            .par_iter()
+            .map(|seed| {
+                let builders = Arc::clone(&builders);
+                let policy_game = game.clone();
+                let setup = TournamentSetup {
+                    game: game.clone(),
+                    replicate_seed: *seed,
+                    rounds: plan.rounds,
+                    tables: plan.tables,
+                    rotation: plan.rotation,
+                    make_policies: Box::new(move || {
+                        builders
+                            .iter()
+                            .map(|(build, params)| build(&policy_game, params).map_err(Error::Run))
+                            .collect::<Result<Vec<Box<dyn Policy<G>>>>>()
+                    }),
+                    labels: labels.clone(),
+                    abort_on_illegal: game.abort_on_illegal(),
+                    on_rounds: Arc::clone(&options.on_rounds),
+                };
+                run_tournament(setup).map(|rows| Replicate { seed: *seed, rows })
+            })
+            .collect()
+    });
+    let replicates = replicates.into_iter().collect::<Result<Vec<_>>>()?;
+    let summary = summarize_replicates(&game, plan, &replicates);
+    Ok(TournamentResult {
+        columns: game.record_columns(),
+        replicates,
+        summary,
+        threads,
+    })
+}
+
+fn summarize_replicates<G: Tournament>(game: &G, plan: &TournamentPlan, replicates: &[Replicate]) -> TournamentSummary {
+    let participants: Vec<ParticipantRounds<'_>> = plan
+        .seats
+        .iter()
+        .enumerate()
+        .map(|(i, seat)| {
+            let rows: Vec<&RoundRow> = replicates.iter().flat_map(|r| r.rows.iter()).filter(|r| r.participant == i).collect();
+            ParticipantRounds {
+                label: seat.label.clone(),
+                policy: seat.policy.clone(),
+                rounds: rows.iter().map(|r| &r.metrics).collect(),
+                decisions: rows.iter().map(|r| u64::from(r.decisions)).sum(),
+                decision_ns: rows.iter().map(|r| r.decision_ns).sum(),
+                illegal_actions: rows.iter().map(|r| u64::from(r.illegal_actions)).sum(),
+            }
+        })
+        .collect();
+    summarize(game.payoff_name(), &participants, &|rounds| game.summary_metrics(rounds))
+}

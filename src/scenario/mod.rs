@@ -1,0 +1,470 @@
+//! Scenario files, in two stages (like ripgrep's low-level and high-level arguments):
+//! TOML text -> `RawScenario` (serde: types and unknown keys) -> `Scenario` (validated:
+//! ranges, registered names, seat counts, derived seeds). Every error names the file,
+//! line, column and key, and lists what would be valid or suggests the closest name.
+
+pub mod source;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::core::error::{Error, Result};
+use crate::core::params::{GameSpec, ParamValue, Params, did_you_mean, unknown_key_message};
+use crate::core::rng::{Stream, derive_seed};
+use crate::runner::registry::{self, GameEntry};
+use crate::runner::{SeatPlan, TournamentPlan};
+use crate::world::Rotation;
+use source::{Seg, SourceMap, path_string};
+
+/// Scenario kinds this build can run.
+pub const KINDS: &[&str] = &["tournament"];
+
+/// Top-level keys, for suggestions.
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "kind",
+    "seed",
+    "seeds",
+    "rounds",
+    "tables",
+    "rotation",
+    "game",
+    "seats",
+    "output",
+];
+
+/// What serde reads; checked further by `validate`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+    kind: String,
+    #[serde(default)]
+    seed: Option<u64>,
+    #[serde(default)]
+    seeds: Option<toml::Value>,
+    #[serde(default)]
+    rounds: Option<u64>,
+    #[serde(default)]
+    tables: Option<u64>,
+    #[serde(default)]
+    rotation: Option<String>,
+    game: toml::Table,
+    seats: Vec<toml::Table>,
+    #[serde(default)]
+    output: Option<RawOutput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutput {
+    dir: Option<String>,
+}
+
+/// A validated scenario, ready to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// SHA-256 of the file's bytes (hex), for the manifest.
+    pub hash: String,
+    /// The kind (`tournament`).
+    pub kind: String,
+    /// The scenario seed (replicate seeds derive from it unless listed).
+    pub seed: u64,
+    /// The run plan.
+    pub plan: TournamentPlan,
+    /// Output directory (from `[output] dir`, default `results/<name>`).
+    pub output_dir: PathBuf,
+}
+
+/// Reads and validates a scenario file.
+pub fn load(path: &Path) -> Result<Scenario> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read scenario", path, e))?;
+    parse(path, &text)
+}
+
+/// Validates scenario `text` read from `path` (the path is used in messages only).
+pub fn parse(path: &Path, text: &str) -> Result<Scenario> {
+    let map = SourceMap::parse(text).map_err(|(message, span)| {
+        let (line, column) = span.map_or((1, 1), |s| source::line_col(text, s.start));
+        Error::Scenario {
+            file: path.to_path_buf(),
+            line,
+            column,
+            message: format!("invalid TOML: {}", message.trim_end()),
+        }
+    })?;
+    let ctx = Ctx { path, map: &map };
+    let raw: RawScenario = toml::from_str(text).map_err(|e| ctx.serde_error(&e))?;
+    validate(&ctx, raw, text)
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    map: &'a SourceMap<'a>,
+}
+
+impl Ctx<'_> {
+    fn error_at(&self, path: &[Seg], key_span: bool, message: String) -> Error {
+        let (line, column) = self.map.span(path, key_span).map_or((1, 1), |s| self.map.line_col(s.start));
+        let key = path_string(path);
+        Error::Scenario {
+            file: self.path.to_path_buf(),
+            line,
+            column,
+            message: if key.is_empty() { message } else { format!("key `{key}`: {message}") },
+        }
+    }
+
+    fn serde_error(&self, e: &toml::de::Error) -> Error {
+        let message = e.message().trim_end().to_string();
+        let offset = e.span().map_or(0, |s| s.start);
+        let (line, column) = self.map.line_col(offset);
+        let mut path = self.map.path_at(offset);
+        let message = if let Some(field) = message.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+            // The span covers the key; report it with the valid keys of that table.
+            if path.last() != Some(&Seg::Key(field.to_string())) {
+                path.push(Seg::Key(field.to_string()));
+            }
+            let valid: Vec<&str> = if path.len() == 1 { TOP_KEYS.to_vec() } else { vec!["dir"] };
+            unknown_key_message(field, valid.iter().copied())
+        } else if let Some(field) = message.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+            path.clear();
+            format!("missing required key `{field}`")
+        } else {
+            message
+        };
+        let key = path_string(&path);
+        Error::Scenario {
+            file: self.path.to_path_buf(),
+            line,
+            column,
+            message: if key.is_empty() { message } else { format!("key `{key}`: {message}") },
+        }
+    }
+}
+
+fn key(k: &str) -> Seg {
+    Seg::Key(k.to_string())
+}
+
+fn to_param(value: &toml::Value) -> std::result::Result<ParamValue, String> {
+    match value {
+        toml::Value::Integer(i) => Ok(ParamValue::Int(*i)),
+        toml::Value::Float(f) => Ok(ParamValue::Float(*f)),
+        toml::Value::Boolean(b) => Ok(ParamValue::Bool(*b)),
+        toml::Value::String(s) => Ok(ParamValue::Str(s.clone())),
+        other => Err(format!("expected a string, number or boolean, found {}", other.type_str())),
+    }
+}
+
+fn validate(ctx: &Ctx<'_>, raw: RawScenario, text: &str) -> Result<Scenario> {
+    if raw.name.trim().is_empty() || raw.name.contains(['/', '\\']) {
+        return Err(ctx.error_at(&[key("name")], false, "must be a non-empty name without path separators".into()));
+    }
+    if !KINDS.contains(&raw.kind.as_str()) {
+        let hint = did_you_mean(&raw.kind, KINDS.iter().copied()).map(|k| format!("; did you mean \"{k}\"?")).unwrap_or_default();
+        return Err(ctx.error_at(
+            &[key("kind")],
+            false,
+            format!("unknown scenario kind \"{}\"{hint} (this build runs: {})", raw.kind, quoted(KINDS)),
+        ));
+    }
+    let seed = raw.seed.unwrap_or(0);
+    let seeds = match &raw.seeds {
+        None => vec![derive_seed(seed, Stream::Replicate, 0)],
+        Some(toml::Value::Integer(n)) if (1..=100_000).contains(n) => {
+            (0..*n as u64).map(|r| derive_seed(seed, Stream::Replicate, r)).collect()
+        }
+        Some(toml::Value::Array(items)) if !items.is_empty() => {
+            let mut list = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    toml::Value::Integer(v) if *v >= 0 => list.push(*v as u64),
+                    _ => {
+                        return Err(ctx.error_at(
+                            &[key("seeds"), Seg::Index(i)],
+                            false,
+                            format!("each listed seed must be a non-negative integer, found {item}"),
+                        ));
+                    }
+                }
+            }
+            list
+        }
+        Some(other) => {
+            return Err(ctx.error_at(
+                &[key("seeds")],
+                false,
+                format!("must be a number of replicates in 1..=100000 or a non-empty list of seeds, found {other}"),
+            ));
+        }
+    };
+    let rounds = raw.rounds.unwrap_or(100);
+    if !(1..=1_000_000_000).contains(&rounds) {
+        return Err(ctx.error_at(&[key("rounds")], false, format!("must be in 1..=1000000000, found {rounds}")));
+    }
+    let tables = raw.tables.unwrap_or(1);
+    if !(1..=100_000).contains(&tables) {
+        return Err(ctx.error_at(&[key("tables")], false, format!("must be in 1..=100000, found {tables}")));
+    }
+    let rotation = match raw.rotation.as_deref() {
+        None | Some("none") => Rotation::None,
+        Some("rotate") => Rotation::Rotate,
+        Some(other) => {
+            let hint = did_you_mean(other, ["none", "rotate"]).map(|k| format!("; did you mean \"{k}\"?")).unwrap_or_default();
+            return Err(ctx.error_at(
+                &[key("rotation")],
+                false,
+                format!("must be \"none\" or \"rotate\", found \"{other}\"{hint}"),
+            ));
+        }
+    };
+    let (entry, game) = validate_game(ctx, &raw.game, raw.seats.len())?;
+    let seats = validate_seats(ctx, &entry, &raw.seats)?;
+    let output_dir = PathBuf::from(
+        raw.output
+            .and_then(|o| o.dir)
+            .unwrap_or_else(|| format!("results/{}", raw.name)),
+    );
+    let hash = Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    Ok(Scenario {
+        file: ctx.path.to_path_buf(),
+        hash,
+        kind: raw.kind,
+        seed,
+        plan: TournamentPlan {
+            scenario: raw.name,
+            game,
+            seats,
+            seeds,
+            rounds,
+            tables: tables as usize,
+            rotation,
+        },
+        output_dir,
+    })
+}
+
+fn quoted(items: &[&str]) -> String {
+    items.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")
+}
+
+fn validate_game(ctx: &Ctx<'_>, table: &toml::Table, seats: usize) -> Result<(GameEntry, GameSpec)> {
+    let at = |k: &str| vec![key("game"), key(k)];
+    let name = match table.get("name") {
+        Some(toml::Value::String(s)) => s.clone(),
+        Some(other) => return Err(ctx.error_at(&at("name"), false, format!("must be a string, found {}", other.type_str()))),
+        None => return Err(ctx.error_at(&[key("game")], true, "missing required key `name`".into())),
+    };
+    let Some(entry) = registry::game(&name) else {
+        let names: Vec<&str> = registry::games().iter().map(|g| g.name).collect();
+        let hint = did_you_mean(&name, names.iter().copied()).map(|k| format!("; did you mean \"{k}\"?")).unwrap_or_default();
+        return Err(ctx.error_at(
+            &at("name"),
+            false,
+            format!("unknown game \"{name}\"{hint} (registered: {}; see `mechsim list games`)", quoted(&names)),
+        ));
+    };
+    let rules = match table.get("rules") {
+        None => entry.rule_sets[0].to_string(),
+        Some(toml::Value::String(s)) if entry.rule_sets.contains(&s.as_str()) => s.clone(),
+        Some(other) => {
+            let given = other.as_str().map_or_else(|| other.to_string(), |s| format!("\"{s}\""));
+            let hint = other
+                .as_str()
+                .and_then(|s| did_you_mean(s, entry.rule_sets.iter().copied()))
+                .map(|k| format!("; did you mean \"{k}\"?"))
+                .unwrap_or_default();
+            return Err(ctx.error_at(
+                &at("rules"),
+                false,
+                format!("unknown rule set {given}{hint} (valid for {}: {})", entry.name, quoted(entry.rule_sets)),
+            ));
+        }
+    };
+    let (lo, hi) = entry.players;
+    let players = match table.get("players") {
+        None => seats,
+        Some(toml::Value::Integer(p)) if (lo as i64..=hi as i64).contains(p) => *p as usize,
+        Some(other) => {
+            return Err(ctx.error_at(&at("players"), false, format!("must be an integer in {lo}..={hi}, found {other}")));
+        }
+    };
+    if players != seats {
+        return Err(ctx.error_at(
+            &at("players"),
+            false,
+            format!("{players} players but {seats} [[seats]] entries; give one [[seats]] entry per player"),
+        ));
+    }
+    if !(lo..=hi).contains(&seats) {
+        return Err(ctx.error_at(
+            &[key("seats")],
+            true,
+            format!("{} takes {lo} to {hi} players, found {seats} [[seats]] entries", entry.name),
+        ));
+    }
+    let mut params = Params::new();
+    for (k, v) in table {
+        if matches!(k.as_str(), "name" | "rules" | "players") {
+            continue;
+        }
+        let valid = ["name", "rules", "players"].into_iter().chain(entry.params.iter().map(|p| p.name));
+        if !entry.params.iter().any(|p| p.name == k) {
+            return Err(ctx.error_at(&at(k), true, unknown_key_message(k, valid)));
+        }
+        let value = to_param(v).map_err(|m| ctx.error_at(&at(k), false, m))?;
+        params.set(entry.params, k, value).map_err(|m| ctx.error_at(&at(k), false, m))?;
+    }
+    let spec = GameSpec { name, rules, players, params };
+    Ok((entry, spec))
+}
+
+fn validate_seats(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table]) -> Result<Vec<SeatPlan>> {
+    let policies = (entry.policies)();
+    let names: Vec<&str> = policies.iter().map(|p| p.name).collect();
+    let mut plans: Vec<SeatPlan> = Vec::with_capacity(seats.len());
+    for (i, seat) in seats.iter().enumerate() {
+        let at = |k: &str| vec![key("seats"), Seg::Index(i), key(k)];
+        let policy = match seat.get("policy") {
+            Some(toml::Value::String(s)) => s.clone(),
+            Some(other) => return Err(ctx.error_at(&at("policy"), false, format!("must be a string, found {}", other.type_str()))),
+            None => return Err(ctx.error_at(&[key("seats"), Seg::Index(i)], false, "missing required key `policy`".into())),
+        };
+        let Some(info) = policies.iter().find(|p| p.name == policy) else {
+            let hint = did_you_mean(&policy, names.iter().copied()).map(|k| format!("; did you mean \"{k}\"?")).unwrap_or_default();
+            return Err(ctx.error_at(
+                &at("policy"),
+                false,
+                format!("unknown policy \"{policy}\" for {}{hint} (valid: {})", entry.name, quoted(&names)),
+            ));
+        };
+        let mut params = Params::new();
+        let mut label = None;
+        for (k, v) in seat {
+            match k.as_str() {
+                "policy" => {}
+                "label" => match v {
+                    toml::Value::String(s) if !s.trim().is_empty() => label = Some(s.clone()),
+                    other => return Err(ctx.error_at(&at(k), false, format!("must be a non-empty string, found {other}"))),
+                },
+                _ => {
+                    if !info.params.iter().any(|p| p.name == k) {
+                        let valid = ["policy", "label"].into_iter().chain(info.params.iter().map(|p| p.name));
+                        return Err(ctx.error_at(&at(k), true, format!("{} (policy \"{policy}\")", unknown_key_message(k, valid))));
+                    }
+                    let value = to_param(v).map_err(|m| ctx.error_at(&at(k), false, m))?;
+                    params.set(info.params, k, value).map_err(|m| ctx.error_at(&at(k), false, m))?;
+                }
+            }
+        }
+        let label = label.unwrap_or_else(|| policy.clone());
+        plans.push(SeatPlan { policy, label, params });
+    }
+    // Repeated labels are numbered by seat so every participant is distinguishable.
+    for i in 0..plans.len() {
+        if plans.iter().filter(|p| p.label == plans[i].label).count() > 1 {
+            let explicit = seats[i].contains_key("label");
+            if explicit {
+                return Err(ctx.error_at(
+                    &[key("seats"), Seg::Index(i), key("label")],
+                    false,
+                    format!("label \"{}\" is used by more than one seat; labels must be unique", plans[i].label),
+                ));
+            }
+        }
+    }
+    let labels: Vec<String> = plans.iter().map(|p| p.label.clone()).collect();
+    for (i, plan) in plans.iter_mut().enumerate() {
+        if labels.iter().filter(|l| **l == labels[i]).count() > 1 {
+            plan.label = format!("{}#{i}", labels[i]);
+        }
+    }
+    Ok(plans)
+}
+
+impl Scenario {
+    /// The same scenario with fewer rounds and replicates (tests run every shipped file this way).
+    pub fn scaled_down(mut self, rounds: u64, seeds: usize) -> Self {
+        self.plan.rounds = self.plan.rounds.min(rounds);
+        self.plan.seeds.truncate(seeds.max(1));
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "t"
+kind = "tournament"
+seed = 7
+seeds = 3
+rounds = 10
+game = { name = "dhumbal", rules = "paper", players = 2 }
+
+[[seats]]
+policy = "random"
+[[seats]]
+policy = "random"
+"#;
+
+    fn err(text: &str) -> String {
+        parse(Path::new("s.toml"), text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_good_file_validates_and_derives_seeds() {
+        let s = parse(Path::new("s.toml"), GOOD).unwrap();
+        assert_eq!(s.plan.seeds.len(), 3);
+        assert_eq!(s.plan.seeds[0], derive_seed(7, Stream::Replicate, 0));
+        assert_eq!(s.plan.seats[0].label, "random#0");
+        assert_eq!(s.plan.seats[1].label, "random#1");
+        assert_eq!(s.output_dir, PathBuf::from("results/t"));
+        assert_eq!(s.hash.len(), 64);
+    }
+
+    #[test]
+    fn unknown_top_level_key_suggests() {
+        let e = err(&GOOD.replace("rounds = 10", "roundz = 10"));
+        assert!(e.starts_with("s.toml:6:1: key `roundz`: unknown key `roundz`; did you mean `rounds`?"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let e = err(&GOOD.replace("rounds = 10", "rounds = \"ten\""));
+        assert!(e.starts_with("s.toml:6:10: key `rounds`:"), "{e}");
+    }
+
+    #[test]
+    fn unknown_policy_and_game_and_rule_override() {
+        let e = err(&GOOD.replacen("policy = \"random\"", "policy = \"dhumbal-agressive\"", 1));
+        assert!(e.contains("s.toml:10:10: key `seats[0].policy`: unknown policy \"dhumbal-agressive\""), "{e}");
+        assert!(e.contains("did you mean \"dhumbal-aggressive\"?"), "{e}");
+        let e = err(&GOOD.replace("name = \"dhumbal\"", "name = \"dhumbel\""));
+        assert!(e.contains("unknown game \"dhumbel\"; did you mean \"dhumbal\"?"), "{e}");
+        let e = err(&GOOD.replace("players = 2", "players = 2, jhyap_treshold = 7"));
+        assert!(e.contains("key `game.jhyap_treshold`: unknown key `jhyap_treshold`; did you mean `jhyap_threshold`?"), "{e}");
+        let e = err(&GOOD.replace("players = 2", "players = 2, jhyap_threshold = 99"));
+        assert!(e.contains("must be an integer in 0..=65, found integer 99"), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_and_mismatched_counts() {
+        assert!(err(&GOOD.replace("rounds = 10", "rounds = 0")).contains("key `rounds`: must be in 1..=1000000000, found 0"));
+        assert!(err(&GOOD.replace("players = 2", "players = 3")).contains("3 players but 2 [[seats]] entries"));
+        assert!(err(&GOOD.replace("seeds = 3", "seeds = [1, -2]")).contains("key `seeds[1]`"));
+        assert!(err(&GOOD.replace("kind = \"tournament\"", "kind = \"tournamnet\"")).contains("did you mean \"tournament\"?"));
+        assert!(err("name = \"x\"\nkind = ").starts_with("s.toml:2:"));
+        assert!(err("kind = \"tournament\"\n").contains("missing required key `name`"));
+    }
+}

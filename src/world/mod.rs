@@ -1,0 +1,394 @@
+//! The only bevy_ecs user: a tournament as a World. Tables and seats are entities; a round's
+//! phases are systems (deal -> decide -> apply -> settle) run in a fixed chain on the
+//! single-threaded executor with ambiguity detection on. One World per (scenario, replicate);
+//! parallelism is across Worlds (see `runner`). Many tables run side by side in one World,
+//! each advancing one decision per schedule run, so a batched policy could later answer every
+//! waiting table at once.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bevy_ecs::prelude::*;
+use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, SingleThreadedExecutor};
+
+use crate::core::error::{Error, Result};
+use crate::core::game::{Action, State, Turn};
+use crate::core::policy::Policy;
+use crate::core::rng::{SimRng, Stream, derive_seed};
+use crate::core::tournament::{SeatMetrics, Tournament};
+
+/// How participants are seated round to round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// Participant i always sits at position i.
+    None,
+    /// In round r, position p holds participant (p + r) mod n, so every participant
+    /// plays every position equally often.
+    Rotate,
+}
+
+impl Rotation {
+    /// Participant at each position in `round`.
+    pub fn order(self, participants: usize, round: u64) -> Vec<usize> {
+        match self {
+            Rotation::None => (0..participants).collect(),
+            Rotation::Rotate => (0..participants)
+                .map(|p| (p + (round % participants as u64) as usize) % participants)
+                .collect(),
+        }
+    }
+}
+
+/// One participant's finished round, as recorded by the world.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundRow {
+    /// Table index within the replicate.
+    pub table: usize,
+    /// Round index within the table.
+    pub round: u64,
+    /// Participant index (the scenario's `[[seats]]` entry).
+    pub participant: usize,
+    /// What the game reports.
+    pub metrics: SeatMetrics,
+    /// Decisions the participant took this round.
+    pub decisions: u32,
+    /// Wall time spent in those decisions (not reproducible; kept out of rounds.csv).
+    pub decision_ns: u64,
+    /// Illegal actions replaced by the rule set's fallback.
+    pub illegal_actions: u32,
+}
+
+/// A tournament replicate to run.
+pub struct TournamentSetup<G: Tournament> {
+    /// The game.
+    pub game: G,
+    /// The replicate seed (tables derive theirs from it).
+    pub replicate_seed: u64,
+    /// Rounds for the whole replicate, split over the tables.
+    pub rounds: u64,
+    /// Tables side by side in the World.
+    pub tables: usize,
+    /// Seating rule.
+    pub rotation: Rotation,
+    /// Policy constructors, one per participant, called once per table.
+    pub make_policies: Box<dyn Fn() -> Result<Vec<Box<dyn Policy<G>>>> + Send + Sync>,
+    /// Participant labels (for error messages).
+    pub labels: Vec<String>,
+    /// Abort on an illegal action instead of replacing it.
+    pub abort_on_illegal: bool,
+    /// Called with the number of rounds just finished (progress reporting).
+    pub on_rounds: Arc<dyn Fn(u64) + Send + Sync>,
+}
+
+#[derive(Resource)]
+struct GameRes<G: Tournament>(G);
+
+#[derive(Resource)]
+struct Config {
+    rotation: Rotation,
+    participants: usize,
+    abort_on_illegal: bool,
+    labels: Vec<String>,
+}
+
+#[derive(Resource, Default)]
+struct RoundLog(Vec<RoundRow>);
+
+#[derive(Resource)]
+struct Remaining(u64);
+
+#[derive(Resource, Default)]
+struct Failure(Option<String>);
+
+#[derive(Resource)]
+struct Progress(Arc<dyn Fn(u64) + Send + Sync>);
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    decisions: u32,
+    decision_ns: u64,
+    illegal: u32,
+}
+
+/// A table: its game state, ledger and seating.
+#[derive(Component)]
+struct Table<G: Tournament> {
+    index: usize,
+    seed: u64,
+    ledger: G::Ledger,
+    state: Option<G::State>,
+    chance_rng: SimRng,
+    /// Participant of each player of the current state.
+    players: Vec<usize>,
+    /// Seat entity of each participant.
+    seats: Vec<Entity>,
+    round: u64,
+    rounds_total: u64,
+    pending: Option<Action>,
+    tallies: Vec<Tally>,
+}
+
+/// A seat: one participant's policy and its private random stream.
+#[derive(Component)]
+struct Seat<G: Tournament> {
+    policy: Mutex<Box<dyn Policy<G>>>,
+    rng: SimRng,
+}
+
+fn deal<G: Tournament>(game: Res<GameRes<G>>, config: Res<Config>, mut tables: Query<&mut Table<G>>) {
+    for mut table in &mut tables {
+        if table.state.is_some() || table.round >= table.rounds_total {
+            continue;
+        }
+        let round = table.round;
+        let order = config.rotation.order(config.participants, round);
+        let mut rng = SimRng::new(derive_seed(table.seed, Stream::Round, round));
+        let (state, players) = game.0.start_round(&table.ledger, &order, round, &mut rng);
+        table.chance_rng = rng;
+        table.players = players;
+        table.state = Some(state);
+        table.tallies = vec![Tally::default(); config.participants];
+    }
+}
+
+fn decide<G: Tournament>(
+    game: Res<GameRes<G>>,
+    config: Res<Config>,
+    mut failure: ResMut<Failure>,
+    mut tables: Query<&mut Table<G>>,
+    mut seats: Query<&mut Seat<G>>,
+) {
+    for mut table in &mut tables {
+        let table = &mut *table;
+        let Some(state) = table.state.as_ref() else { continue };
+        match state.turn() {
+            Turn::Terminal => {}
+            Turn::Chance => {
+                let outcomes = state.chance_outcomes();
+                let weights: Vec<f64> = outcomes.iter().map(|(_, p)| *p).collect();
+                table.pending = Some(outcomes[table.chance_rng.weighted_index(&weights)].0);
+            }
+            Turn::Player(player) => {
+                let participant = table.players[player];
+                let Ok(mut seat) = seats.get_mut(table.seats[participant]) else {
+                    failure.0 = Some(format!("table {} lost the seat of participant {participant}", table.index));
+                    continue;
+                };
+                let seat = &mut *seat;
+                let policy = seat.policy.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let started = Instant::now();
+                let mut action = policy.act(state, player, &mut seat.rng);
+                let elapsed = started.elapsed().as_nanos() as u64;
+                let tally = &mut table.tallies[participant];
+                tally.decisions += 1;
+                tally.decision_ns += elapsed;
+                if !state.legal_actions().contains(&action) {
+                    tally.illegal += 1;
+                    if config.abort_on_illegal {
+                        failure.0 = Some(format!(
+                            "participant {participant} (`{}`) chose illegal action {action} ({}) at table {} round {}",
+                            config.labels[participant],
+                            game.0.action_label(action),
+                            table.index,
+                            table.round
+                        ));
+                        continue;
+                    }
+                    action = game.0.fallback_action(state);
+                }
+                table.pending = Some(action);
+            }
+        }
+    }
+}
+
+fn apply<G: Tournament>(mut tables: Query<&mut Table<G>>) {
+    for mut table in &mut tables {
+        let table = &mut *table;
+        if let (Some(action), Some(state)) = (table.pending.take(), table.state.as_mut()) {
+            state.apply_action(action);
+        }
+    }
+}
+
+fn settle<G: Tournament>(
+    game: Res<GameRes<G>>,
+    mut log: ResMut<RoundLog>,
+    mut remaining: ResMut<Remaining>,
+    progress: Res<Progress>,
+    mut tables: Query<&mut Table<G>>,
+) {
+    let mut finished = 0;
+    for mut table in &mut tables {
+        let table = &mut *table;
+        if !table.state.as_ref().is_some_and(State::is_terminal) {
+            continue;
+        }
+        let state = table.state.take().expect("checked above");
+        let metrics = game.0.settle_round(&mut table.ledger, &state, &table.players);
+        for (player, m) in metrics.into_iter().enumerate() {
+            let participant = table.players[player];
+            let tally = table.tallies[participant];
+            log.0.push(RoundRow {
+                table: table.index,
+                round: table.round,
+                participant,
+                metrics: m,
+                decisions: tally.decisions,
+                decision_ns: tally.decision_ns,
+                illegal_actions: tally.illegal,
+            });
+        }
+        table.round += 1;
+        finished += 1;
+    }
+    if finished > 0 {
+        remaining.0 -= finished;
+        (progress.0)(finished);
+    }
+}
+
+/// Runs one replicate of a tournament in its own World and returns its rows, sorted by
+/// (table, round, participant).
+pub fn run_tournament<G: Tournament + Clone>(setup: TournamentSetup<G>) -> Result<Vec<RoundRow>> {
+    let participants = setup.labels.len();
+    let tables = setup.tables.max(1);
+    let mut world = World::new();
+    let mut total = 0;
+    for t in 0..tables {
+        let table_seed = derive_seed(setup.replicate_seed, Stream::Table, t as u64);
+        let rounds = setup.rounds / tables as u64 + u64::from((t as u64) < setup.rounds % tables as u64);
+        total += rounds;
+        let policies = (setup.make_policies)()?;
+        let seats: Vec<Entity> = policies
+            .into_iter()
+            .enumerate()
+            .map(|(participant, policy)| {
+                world
+                    .spawn(Seat::<G> {
+                        policy: Mutex::new(policy),
+                        rng: SimRng::new(derive_seed(table_seed, Stream::Seat, participant as u64)),
+                    })
+                    .id()
+            })
+            .collect();
+        world.spawn(Table::<G> {
+            index: t,
+            seed: table_seed,
+            ledger: setup.game.new_ledger(participants),
+            state: None,
+            chance_rng: SimRng::new(table_seed),
+            players: Vec::new(),
+            seats,
+            round: 0,
+            rounds_total: rounds,
+            pending: None,
+            tallies: Vec::new(),
+        });
+    }
+    world.insert_resource(GameRes(setup.game));
+    world.insert_resource(Config {
+        rotation: setup.rotation,
+        participants,
+        abort_on_illegal: setup.abort_on_illegal,
+        labels: setup.labels,
+    });
+    world.insert_resource(RoundLog::default());
+    world.insert_resource(Remaining(total));
+    world.insert_resource(Failure::default());
+    world.insert_resource(Progress(setup.on_rounds));
+
+    let mut schedule = Schedule::default();
+    schedule.set_executor(SingleThreadedExecutor::new());
+    schedule.set_build_settings(ScheduleBuildSettings {
+        ambiguity_detection: LogLevel::Error,
+        ..Default::default()
+    });
+    schedule.add_systems((deal::<G>, decide::<G>, apply::<G>, settle::<G>).chain());
+    schedule
+        .initialize(&mut world)
+        .map_err(|e| Error::Run(format!("tournament schedule did not build: {e}")))?;
+
+    while world.resource::<Remaining>().0 > 0 {
+        schedule.run(&mut world);
+        if let Some(message) = world.resource_mut::<Failure>().0.take() {
+            return Err(Error::Run(message));
+        }
+    }
+    let mut rows = std::mem::take(&mut world.resource_mut::<RoundLog>().0);
+    rows.sort_by_key(|r| (r.table, r.round, r.participant));
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::games::dhumbal::{Dhumbal, DhumbalRules};
+    use crate::policies::random::RandomPolicy;
+
+    fn setup(tables: usize, rounds: u64) -> TournamentSetup<Dhumbal> {
+        TournamentSetup {
+            game: Dhumbal::new(DhumbalRules::paper(), 3),
+            replicate_seed: 11,
+            rounds,
+            tables,
+            rotation: Rotation::Rotate,
+            make_policies: Box::new(|| {
+                Ok((0..3).map(|_| Box::new(RandomPolicy) as Box<dyn Policy<Dhumbal>>).collect())
+            }),
+            labels: vec!["a".into(), "b".into(), "c".into()],
+            abort_on_illegal: false,
+            on_rounds: Arc::new(|_| {}),
+        }
+    }
+
+    #[test]
+    fn every_round_of_every_table_is_recorded_once() {
+        let rows = run_tournament(setup(4, 10)).unwrap();
+        assert_eq!(rows.len(), 10 * 3);
+        let per_table: Vec<usize> = (0..4).map(|t| rows.iter().filter(|r| r.table == t).count() / 3).collect();
+        assert_eq!(per_table, vec![3, 3, 2, 2]);
+        for r in &rows {
+            assert!(r.decisions > 0 || r.metrics.won || r.round < 10);
+        }
+    }
+
+    #[test]
+    fn a_replicate_is_reproducible() {
+        let strip = |rows: Vec<RoundRow>| -> Vec<RoundRow> {
+            rows.into_iter().map(|r| RoundRow { decision_ns: 0, ..r }).collect()
+        };
+        assert_eq!(strip(run_tournament(setup(2, 12)).unwrap()), strip(run_tournament(setup(2, 12)).unwrap()));
+    }
+
+    #[test]
+    fn rotation_visits_every_position() {
+        let orders: Vec<Vec<usize>> = (0..3).map(|r| Rotation::Rotate.order(3, r)).collect();
+        assert_eq!(orders, vec![vec![0, 1, 2], vec![1, 2, 0], vec![2, 0, 1]]);
+        assert_eq!(Rotation::None.order(3, 5), vec![0, 1, 2]);
+    }
+
+    struct Cheater;
+    impl Policy<Dhumbal> for Cheater {
+        fn act(&mut self, _: &crate::games::dhumbal::DhumbalState, _: usize, _: &mut SimRng) -> Action {
+            9_999
+        }
+    }
+
+    #[test]
+    fn illegal_actions_are_replaced_and_counted_or_abort() {
+        let mut s = setup(1, 3);
+        s.make_policies = Box::new(|| {
+            Ok(vec![Box::new(Cheater) as Box<dyn Policy<Dhumbal>>, Box::new(RandomPolicy), Box::new(RandomPolicy)])
+        });
+        let rows = run_tournament(s).unwrap();
+        assert!(rows.iter().filter(|r| r.participant == 0).all(|r| r.illegal_actions == r.decisions));
+        let mut s = setup(1, 3);
+        s.abort_on_illegal = true;
+        s.make_policies = Box::new(|| {
+            Ok(vec![Box::new(Cheater) as Box<dyn Policy<Dhumbal>>, Box::new(RandomPolicy), Box::new(RandomPolicy)])
+        });
+        let err = run_tournament(s).unwrap_err().to_string();
+        assert!(err.contains("participant 0 (`a`) chose illegal action 9999"), "{err}");
+    }
+}
