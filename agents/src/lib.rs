@@ -1,1 +1,195 @@
-pub fn placeholder_for_dep_build() {}
+//! mechsim-agents: game-agnostic learning agents. Agents see flat `f32` observations and
+//! legal-action masks, never games, so one learner trains on any game mechsim registers.
+//!
+//! This first slice holds the contract shared by training and play (the study's PPO failed
+//! exactly where training and play disagreed on layout): a batch of observations with their
+//! legal-action masks, and masked action selection that can never choose an illegal action.
+//! The neural learners (burn) build on it.
+
+use thiserror::Error;
+
+/// Errors in building or using a batch.
+#[derive(Debug, Error, PartialEq)]
+pub enum AgentError {
+    /// An observation of the wrong length.
+    #[error("observation {index} has length {found}, expected {expected}")]
+    ObservationLength {
+        /// Row in the batch.
+        index: usize,
+        /// Its length.
+        found: usize,
+        /// The declared length.
+        expected: usize,
+    },
+    /// A legal action id outside the action space.
+    #[error("row {index}: legal action {action} is outside 0..{num_actions}")]
+    ActionOutOfRange {
+        /// Row in the batch.
+        index: usize,
+        /// The action id.
+        action: u32,
+        /// Size of the action space.
+        num_actions: usize,
+    },
+    /// A row with no legal action.
+    #[error("row {index} has no legal action")]
+    NoLegalAction {
+        /// Row in the batch.
+        index: usize,
+    },
+}
+
+/// Observations and legal-action masks of many decisions, row-major, ready for one
+/// batched forward pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    obs_len: usize,
+    num_actions: usize,
+    rows: usize,
+    observations: Vec<f32>,
+    masks: Vec<bool>,
+}
+
+impl Batch {
+    /// An empty batch for observations of `obs_len` and `num_actions` actions.
+    pub fn new(obs_len: usize, num_actions: usize) -> Self {
+        Batch {
+            obs_len,
+            num_actions,
+            rows: 0,
+            observations: Vec::new(),
+            masks: Vec::new(),
+        }
+    }
+
+    /// Appends one decision: its observation and its legal action ids.
+    pub fn push(&mut self, observation: &[f32], legal: &[u32]) -> Result<(), AgentError> {
+        let index = self.len();
+        if observation.len() != self.obs_len {
+            return Err(AgentError::ObservationLength {
+                index,
+                found: observation.len(),
+                expected: self.obs_len,
+            });
+        }
+        if legal.is_empty() {
+            return Err(AgentError::NoLegalAction { index });
+        }
+        let mut mask = vec![false; self.num_actions];
+        for &a in legal {
+            let slot = mask.get_mut(a as usize).ok_or(AgentError::ActionOutOfRange {
+                index,
+                action: a,
+                num_actions: self.num_actions,
+            })?;
+            *slot = true;
+        }
+        self.observations.extend_from_slice(observation);
+        self.masks.extend(mask);
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Number of decisions.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Row `i`'s observation.
+    pub fn observation(&self, i: usize) -> &[f32] {
+        &self.observations[i * self.obs_len..(i + 1) * self.obs_len]
+    }
+
+    /// Row `i`'s legal-action mask.
+    pub fn mask(&self, i: usize) -> &[bool] {
+        &self.masks[i * self.num_actions..(i + 1) * self.num_actions]
+    }
+
+    /// All observations, row-major (`len() x obs_len`).
+    pub fn observations(&self) -> &[f32] {
+        &self.observations
+    }
+}
+
+/// Softmax over the legal entries of `logits`; illegal actions get probability exactly 0.
+pub fn masked_softmax(logits: &[f32], mask: &[bool]) -> Vec<f32> {
+    let max = logits
+        .iter()
+        .zip(mask)
+        .filter(|(_, m)| **m)
+        .map(|(l, _)| *l)
+        .fold(f32::NEG_INFINITY, f32::max);
+    let mut probs: Vec<f32> = logits
+        .iter()
+        .zip(mask)
+        .map(|(l, m)| if *m { (l - max).exp() } else { 0.0 })
+        .collect();
+    let total: f32 = probs.iter().sum();
+    if total > 0.0 && total.is_finite() {
+        probs.iter_mut().for_each(|p| *p /= total);
+    }
+    probs
+}
+
+/// The legal action with the largest logit (ties: the lowest id); `None` if none is legal.
+pub fn masked_argmax(logits: &[f32], mask: &[bool]) -> Option<u32> {
+    logits
+        .iter()
+        .zip(mask)
+        .enumerate()
+        .filter(|(_, (_, m))| **m)
+        .fold(None::<(usize, f32)>, |best, (i, (l, _))| match best {
+            Some((_, b)) if b >= *l => best,
+            _ => Some((i, *l)),
+        })
+        .map(|(i, _)| i as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_checks_lengths_and_ids() {
+        let mut b = Batch::new(3, 4);
+        b.push(&[1.0, 2.0, 3.0], &[0, 2]).unwrap();
+        assert_eq!(b.len(), 1);
+        assert_eq!(b.mask(0), &[true, false, true, false]);
+        assert_eq!(
+            b.push(&[1.0], &[0]),
+            Err(AgentError::ObservationLength {
+                index: 1,
+                found: 1,
+                expected: 3
+            })
+        );
+        assert_eq!(
+            b.push(&[0.0; 3], &[4]),
+            Err(AgentError::ActionOutOfRange {
+                index: 1,
+                action: 4,
+                num_actions: 4
+            })
+        );
+        assert_eq!(b.push(&[0.0; 3], &[]), Err(AgentError::NoLegalAction { index: 1 }));
+        assert_eq!(b.len(), 1, "failed pushes leave the batch unchanged");
+    }
+
+    #[test]
+    fn masked_choices_never_pick_illegal_actions() {
+        let logits = [5.0, 1.0, 9.0, 1.0];
+        let mask = [true, true, false, true];
+        assert_eq!(masked_argmax(&logits, &mask), Some(0));
+        let p = masked_softmax(&logits, &mask);
+        assert_eq!(p[2], 0.0);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!((p[1] - p[3]).abs() < 1e-7);
+        assert_eq!(masked_argmax(&logits, &[false; 4]), None);
+        assert_eq!(masked_argmax(&[1.0, 1.0], &[true, true]), Some(0), "ties: lowest id");
+    }
+}

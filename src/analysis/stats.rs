@@ -88,7 +88,11 @@ pub struct Welch {
 pub fn welch_t_test(a: &[f64], b: &[f64]) -> Welch {
     let (na, nb) = (a.len() as f64, b.len() as f64);
     if a.len() < 2 || b.len() < 2 {
-        return Welch { t: 0.0, df: 0.0, p: 1.0 };
+        return Welch {
+            t: 0.0,
+            df: 0.0,
+            p: 1.0,
+        };
     }
     let (va, vb) = (variance(a) / na, variance(b) / nb);
     let diff = mean(a) - mean(b);
@@ -127,8 +131,7 @@ pub fn cohens_d(a: &[f64], b: &[f64]) -> f64 {
     if na + nb < 3.0 || a.is_empty() || b.is_empty() {
         return 0.0;
     }
-    let pooled =
-        (((na - 1.0) * variance(a) + (nb - 1.0) * variance(b)) / (na + nb - 2.0)).sqrt();
+    let pooled = (((na - 1.0) * variance(a) + (nb - 1.0) * variance(b)) / (na + nb - 2.0)).sqrt();
     if pooled == 0.0 {
         0.0
     } else {
@@ -223,7 +226,11 @@ mod tests {
 
     #[test]
     fn pearson_by_hand_and_constant_series() {
-        close(pearson(&[1.0, 2.0, 3.0, 4.0, 5.0], &[2.0, 1.0, 4.0, 3.0, 5.0]), 0.8, 1e-12);
+        close(
+            pearson(&[1.0, 2.0, 3.0, 4.0, 5.0], &[2.0, 1.0, 4.0, 3.0, 5.0]),
+            0.8,
+            1e-12,
+        );
         assert_eq!(pearson(&[1.0, 2.0, 3.0], &[1.0, 1.0, 1.0]), 0.0);
         assert_eq!(pearson(&[1.0], &[2.0]), 0.0);
     }

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::stats;
-use crate::core::tournament::SeatMetrics;
+use crate::core::tournament::{MetricValue, SeatMetrics};
 
 /// One participant's rounds, as the summariser needs them.
 pub struct ParticipantRounds<'a> {
@@ -53,7 +53,8 @@ pub struct ParticipantSummary {
     /// t interval of the mean payoff, upper end.
     pub payoff_ci_high: f64,
     /// Game-specific metrics, in the game's order.
-    pub extra: Vec<(&'static str, f64)>,
+    #[serde(skip)]
+    pub extra: Vec<(&'static str, MetricValue)>,
     /// Decisions taken.
     pub decisions: u64,
     /// Mean wall milliseconds per decision (not reproducible by nature).
@@ -96,11 +97,14 @@ pub struct TournamentSummary {
     pub pairwise: Vec<Pairwise>,
 }
 
+/// Computes a game's own summary metrics from one participant's rounds.
+pub type ExtraMetrics<'a> = dyn Fn(&[&SeatMetrics]) -> Vec<(&'static str, MetricValue)> + 'a;
+
 /// Summarises participants' rounds; `extra` computes the game's own metrics.
 pub fn summarize(
     payoff_name: &str,
     participants: &[ParticipantRounds<'_>],
-    extra: &dyn Fn(&[&SeatMetrics]) -> Vec<(&'static str, f64)>,
+    extra: &ExtraMetrics<'_>,
 ) -> TournamentSummary {
     let summaries = participants
         .iter()
@@ -146,7 +150,13 @@ pub fn summarize(
             .map(|p| {
                 p.rounds
                     .iter()
-                    .map(|m| if metric == "won" { f64::from(u8::from(m.won)) } else { m.payoff })
+                    .map(|m| {
+                        if metric == "won" {
+                            f64::from(u8::from(m.won))
+                        } else {
+                            m.payoff
+                        }
+                    })
                     .collect()
             })
             .collect();
@@ -188,8 +198,18 @@ mod tests {
 
     #[test]
     fn summary_by_hand() {
-        let a = [round(true, 10.0), round(false, -4.0), round(true, 6.0), round(false, -2.0)];
-        let b = [round(false, -10.0), round(true, 4.0), round(false, -6.0), round(true, 2.0)];
+        let a = [
+            round(true, 10.0),
+            round(false, -4.0),
+            round(true, 6.0),
+            round(false, -2.0),
+        ];
+        let b = [
+            round(false, -10.0),
+            round(true, 4.0),
+            round(false, -6.0),
+            round(true, 2.0),
+        ];
         let parts = vec![
             ParticipantRounds {
                 label: "a".into(),
@@ -208,19 +228,23 @@ mod tests {
                 illegal_actions: 0,
             },
         ];
-        let s = summarize("coins", &parts, &|_| vec![("k", 1.0)]);
+        let s = summarize("coins", &parts, &|_| vec![("k", MetricValue::Int(1))]);
         let pa = &s.participants[0];
         assert_eq!((pa.rounds, pa.wins, pa.win_rate), (4, 2, 0.5));
         assert_eq!(pa.payoff_mean, 2.5);
         assert_eq!(pa.ms_per_decision, 0.5);
-        assert_eq!(pa.extra, vec![("k", 1.0)]);
+        assert_eq!(pa.extra, vec![("k", MetricValue::Int(1))]);
         assert_eq!(s.participants[1].ms_per_decision, 0.0);
         assert_eq!(s.pairwise.len(), 2);
         let coins = &s.pairwise[0];
         assert_eq!((coins.metric.as_str(), coins.bonferroni_alpha), ("coins", 0.05));
         // a = [10,-4,6,-2] mean 2.5 var 43.67; b = [-10,4,-6,2] mean -2.5 var 43.67:
         // t = 5 / sqrt(2 * 43.6667 / 4) = 1.0700, df = 6.
-        assert!((coins.welch_t - 1.070_064_562_509_632_6).abs() < 1e-9, "{}", coins.welch_t);
+        assert!(
+            (coins.welch_t - 1.070_064_562_509_632_6).abs() < 1e-9,
+            "{}",
+            coins.welch_t
+        );
         assert!((coins.df - 6.0).abs() < 1e-9);
         assert!(!coins.significant);
     }

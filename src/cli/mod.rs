@@ -129,8 +129,8 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         .with_context(|| format!("game `{}` is not registered", scenario.plan.game.name))?;
     let started = SystemTime::now();
     let clock = Instant::now();
-    let result = (entry.run_tournament)(&scenario.plan, &options)
-        .with_context(|| format!("running {}", args.file.display()))?;
+    let result =
+        (entry.run_tournament)(&scenario.plan, &options).with_context(|| format!("running {}", args.file.display()))?;
     let wall = clock.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let info = RunInfo {
@@ -166,7 +166,12 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
     if failures.is_empty() {
         Ok(())
     } else {
-        bail!("{} of {} file(s) invalid:\n{}", failures.len(), files.len(), failures.join("\n"))
+        bail!(
+            "{} of {} file(s) invalid:\n{}",
+            failures.len(),
+            files.len(),
+            failures.join("\n")
+        )
     }
 }
 
@@ -193,7 +198,10 @@ fn list(what: ListWhat) -> String {
                 for p in (game.policies)() {
                     out.push_str(&format!("  {:<24} {}\n", p.name, p.help));
                     for param in p.params {
-                        out.push_str(&format!("  {:<4}{:<20} {}: {}\n", "", param.name, param.kind, param.help));
+                        out.push_str(&format!(
+                            "  {:<4}{:<20} {}: {}\n",
+                            "", param.name, param.kind, param.help
+                        ));
                     }
                 }
             }

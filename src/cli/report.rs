@@ -9,7 +9,7 @@ use crate::runner::TournamentResult;
 use crate::scenario::Scenario;
 
 fn extra(p: &crate::analysis::tournament::ParticipantSummary, key: &str) -> Option<f64> {
-    p.extra.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    p.extra.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_f64())
 }
 
 fn opt(v: Option<f64>, digits: usize) -> String {
@@ -72,7 +72,10 @@ pub fn render(scenario: &Scenario, result: &TournamentResult, wall_seconds: f64,
     }
     let illegal: u64 = s.participants.iter().map(|p| p.illegal_actions).sum();
     if illegal > 0 {
-        let _ = writeln!(out, "\nwarning: {illegal} illegal action(s) were replaced by the rule set's fallback");
+        let _ = writeln!(
+            out,
+            "\nwarning: {illegal} illegal action(s) were replaced by the rule set's fallback"
+        );
     }
     if let Some(first) = s.pairwise.first() {
         let _ = writeln!(
@@ -95,7 +98,11 @@ pub fn render(scenario: &Scenario, result: &TournamentResult, wall_seconds: f64,
             pw = pair_width
         );
         for p in &s.pairwise {
-            let verdict = if p.significant { "significant" } else { "not significant" };
+            let verdict = if p.significant {
+                "significant"
+            } else {
+                "not significant"
+            };
             let _ = writeln!(
                 out,
                 "{:<12} {:<pw$} {:>9.3} {:>9.1} {:>10.3e} {:>9.3} {:<16}",
@@ -110,6 +117,10 @@ pub fn render(scenario: &Scenario, result: &TournamentResult, wall_seconds: f64,
             );
         }
     }
-    let _ = writeln!(out, "\nwrote {}/{{rounds.csv, summary.json, summary.csv, pairwise.csv, timing.csv, manifest.json}}", out_dir.display());
+    let _ = writeln!(
+        out,
+        "\nwrote {}/{{rounds.csv, summary.json, summary.csv, pairwise.csv, timing.csv, manifest.json}}",
+        out_dir.display()
+    );
     out
 }

@@ -92,17 +92,11 @@ impl ParamSpec {
             )
         };
         match (self.kind, value) {
-            (ParamKind::Int { min, max }, ParamValue::Int(v)) if v >= min && v <= max => {
-                Ok(ParamValue::Int(v))
-            }
-            (ParamKind::Float { min, max }, ParamValue::Int(v))
-                if (v as f64) >= min && (v as f64) <= max =>
-            {
+            (ParamKind::Int { min, max }, ParamValue::Int(v)) if v >= min && v <= max => Ok(ParamValue::Int(v)),
+            (ParamKind::Float { min, max }, ParamValue::Int(v)) if (v as f64) >= min && (v as f64) <= max => {
                 Ok(ParamValue::Float(v as f64))
             }
-            (ParamKind::Float { min, max }, ParamValue::Float(v))
-                if v.is_finite() && v >= min && v <= max =>
-            {
+            (ParamKind::Float { min, max }, ParamValue::Float(v)) if v.is_finite() && v >= min && v <= max => {
                 Ok(ParamValue::Float(v))
             }
             (ParamKind::Bool, ParamValue::Bool(b)) => Ok(ParamValue::Bool(b)),
@@ -113,10 +107,7 @@ impl ParamSpec {
                     let hint = did_you_mean(&s, choices.iter().copied())
                         .map(|c| format!("; did you mean \"{c}\"?"))
                         .unwrap_or_default();
-                    Err(format!(
-                        "`{}` must be {}, found \"{s}\"{hint}",
-                        self.name, self.kind
-                    ))
+                    Err(format!("`{}` must be {}, found \"{s}\"{hint}", self.name, self.kind))
                 }
             }
             (_, v) => Err(wrong(&v)),
@@ -133,14 +124,16 @@ fn display_value(v: &ParamValue) -> String {
     }
 }
 
-/// The closest candidate to `given` by Jaro-Winkler similarity, if any is close.
+/// The closest candidate to `given`, if any is close: few edits (optimal string alignment,
+/// so a swapped pair of letters is one edit) or a high Jaro-Winkler similarity.
 pub fn did_you_mean<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let budget = (given.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(given, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+        .map(|c| (strsim::osa_distance(given, c), strsim::jaro_winkler(given, c), c))
+        .filter(|(edits, similarity, _)| *edits <= budget || *similarity >= 0.85)
+        .min_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
+        .map(|(_, _, c)| c)
 }
 
 /// Validated parameter values by name.
@@ -260,6 +253,11 @@ mod tests {
         assert!(e.contains("did you mean `threshold`?"), "{e}");
         let e = p.set(SPECS, "face_cards", ParamValue::Str("tne".into())).unwrap_err();
         assert!(e.contains("did you mean \"ten\"?"), "{e}");
+        assert_eq!(did_you_mean("xyz", ["rank", "ten"]), None);
+        assert_eq!(
+            did_you_mean("dhumbal-agressive", ["dhumbal-aggressive", "random"]),
+            Some("dhumbal-aggressive")
+        );
     }
 }
 

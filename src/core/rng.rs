@@ -6,7 +6,7 @@
 //! functions of their parent seed, a stream tag and an index (`derive_seed`):
 //!
 //! ```text
-//! scenario seed ──REPLICATE(r)──▶ replicate seed      (one World per replicate)
+//! scenario seed ──REPLICATE(r)──▶ replicate seed      (one World per replicate; low 53 bits)
 //! replicate seed ──TABLE(t)─────▶ table seed          (one table entity)
 //! table seed ────ROUND(k)───────▶ round seed          (the deal of the table's k-th round)
 //! table seed ────SEAT(s)────────▶ seat seed           (the policy at participant s)
@@ -33,6 +33,15 @@ pub enum Stream {
     Round = 4,
     /// any state -> an internal reshuffle inside a game
     Reshuffle = 5,
+}
+
+/// Largest replicate seed: replicate seeds are kept to 53 bits so that every CSV and JSON
+/// reader (JavaScript, pandas, R) holds them exactly.
+pub const MAX_REPLICATE_SEED: u64 = (1 << 53) - 1;
+
+/// The seed of replicate `r` of a scenario seeded `scenario_seed` (53 bits).
+pub fn replicate_seed(scenario_seed: u64, r: u64) -> u64 {
+    derive_seed(scenario_seed, Stream::Replicate, r) & MAX_REPLICATE_SEED
 }
 
 /// SplitMix64 finaliser: a bijective 64-bit mixer with good avalanche.

@@ -76,12 +76,7 @@ pub trait Tournament: Game {
 
     /// Settles a terminal state: updates the ledger and returns one `SeatMetrics` per
     /// player of the state (same order as `start_round`'s participant list).
-    fn settle_round(
-        &self,
-        ledger: &mut Self::Ledger,
-        state: &Self::State,
-        participants: &[usize],
-    ) -> Vec<SeatMetrics>;
+    fn settle_round(&self, ledger: &mut Self::Ledger, state: &Self::State, participants: &[usize]) -> Vec<SeatMetrics>;
 
     /// Names of the game-specific row columns (the header even when no row exists).
     fn record_columns(&self) -> &'static [&'static str];
@@ -102,7 +97,7 @@ pub trait Tournament: Game {
     }
 
     /// Game-specific summary metrics of one participant over its rounds.
-    fn summary_metrics(&self, _rounds: &[&SeatMetrics]) -> Vec<(&'static str, f64)> {
+    fn summary_metrics(&self, _rounds: &[&SeatMetrics]) -> Vec<(&'static str, MetricValue)> {
         Vec::new()
     }
 }

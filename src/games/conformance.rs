@@ -19,7 +19,12 @@ pub struct ConformanceReport {
 
 /// Plays `episodes` uniformly random episodes (each capped at `max_actions`) and checks
 /// the contract at every step. Returns the first violation as an error.
-pub fn check_game<G: Game>(game: &G, episodes: usize, seed: u64, max_actions: usize) -> Result<ConformanceReport, String> {
+pub fn check_game<G: Game>(
+    game: &G,
+    episodes: usize,
+    seed: u64,
+    max_actions: usize,
+) -> Result<ConformanceReport, String> {
     let mut rng = SimRng::new(seed);
     let mut report = ConformanceReport::default();
     let mut obs = vec![0f32; game.observation_len()];
@@ -73,8 +78,7 @@ pub fn check_game<G: Game>(game: &G, episodes: usize, seed: u64, max_actions: us
                     }
                     let action = legal[rng.below(legal.len())];
                     let mut twin = state.clone();
-                    if twin.legal_actions() != legal
-                        || twin.information_state_key(p) != state.information_state_key(p)
+                    if twin.legal_actions() != legal || twin.information_state_key(p) != state.information_state_key(p)
                     {
                         return fail("a clone differs from its original".into());
                     }
@@ -88,7 +92,10 @@ pub fn check_game<G: Game>(game: &G, episodes: usize, seed: u64, max_actions: us
             steps += 1;
             report.actions += 1;
             if steps > max_actions {
-                return Err(format!("{}: episode {episode} did not end within {max_actions} actions", game.name()));
+                return Err(format!(
+                    "{}: episode {episode} did not end within {max_actions} actions",
+                    game.name()
+                ));
             }
         }
         report.longest = report.longest.max(steps);

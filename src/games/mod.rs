@@ -32,7 +32,8 @@ pub trait Registered: Tournament + Sized {
 
 impl Registered for dhumbal::Dhumbal {
     const NAME: &'static str = "dhumbal";
-    const HELP: &'static str = "Nepali rummy-type card game (Jhyap), 2-5 players; rule sets paper (the study) and traditional";
+    const HELP: &'static str =
+        "Nepali rummy-type card game (Jhyap), 2-5 players; rule sets paper (the study) and traditional";
     const RULE_SETS: &'static [&'static str] = &["paper", "traditional"];
     const PLAYERS: (usize, usize) = (dhumbal::MIN_PLAYERS, dhumbal::MAX_PLAYERS);
     const PARAMS: &'static [ParamSpec] = dhumbal::rules::PARAMS;

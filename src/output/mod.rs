@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::analysis::tournament::{ParticipantSummary, TournamentSummary};
 use crate::core::error::{Error, Result};
+use crate::core::tournament::MetricValue;
 use crate::runner::TournamentResult;
 use crate::scenario::Scenario;
 
@@ -54,9 +55,14 @@ struct Staging {
 
 impl Staging {
     fn new(target: &Path) -> Result<Self> {
-        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         fs::create_dir_all(parent).map_err(|e| Error::io("cannot create directory", parent, e))?;
-        let name = target.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+        let name = target
+            .file_name()
+            .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
         let path = parent.join(format!(".{name}.partial-{}", std::process::id()));
         if path.exists() {
             fs::remove_dir_all(&path).map_err(|e| Error::io("cannot clear staging directory", &path, e))?;
@@ -72,7 +78,8 @@ impl Staging {
     fn commit(mut self, force: bool) -> Result<()> {
         check_output_dir(&self.target, force)?;
         if self.target.exists() {
-            fs::remove_dir_all(&self.target).map_err(|e| Error::io("cannot replace output directory", &self.target, e))?;
+            fs::remove_dir_all(&self.target)
+                .map_err(|e| Error::io("cannot replace output directory", &self.target, e))?;
         }
         fs::rename(&self.path, &self.target).map_err(|e| Error::io("cannot move results into", &self.target, e))?;
         self.committed = true;
@@ -112,7 +119,9 @@ fn write_json(path: &Path, value: &Value) -> Result<()> {
 
 /// Writes `rounds.csv` (reproducible) into `dir`.
 pub fn write_rounds_csv(path: &Path, scenario: &Scenario, result: &TournamentResult) -> Result<()> {
-    let mut header: Vec<String> = ["scenario", "seed", "table", "round", "seat", "label", "policy"].map(String::from).to_vec();
+    let mut header: Vec<String> = ["scenario", "seed", "table", "round", "seat", "label", "policy"]
+        .map(String::from)
+        .to_vec();
     header.extend(result.columns.iter().map(|c| c.to_string()));
     header.extend(["decisions", "illegal_actions"].map(String::from));
     let plan = &scenario.plan;
@@ -174,7 +183,14 @@ pub fn participant_fields(summary: &TournamentSummary, p: &ParticipantSummary) -
         (format!("{pay}_ci_low"), json!(p.payoff_ci_low)),
         (format!("{pay}_ci_high"), json!(p.payoff_ci_high)),
     ];
-    fields.extend(p.extra.iter().map(|(k, v)| (k.to_string(), json!(v))));
+    fields.extend(p.extra.iter().map(|(k, v)| {
+        let value = match v {
+            MetricValue::Int(i) => json!(i),
+            MetricValue::Float(x) => json!(x),
+            MetricValue::Bool(b) => json!(b),
+        };
+        (k.to_string(), value)
+    }));
     fields.extend([
         ("decisions".into(), json!(p.decisions)),
         ("ms_per_decision".into(), json!(p.ms_per_decision)),
@@ -214,17 +230,45 @@ pub fn summary_json(scenario: &Scenario, result: &TournamentResult) -> Value {
 }
 
 /// Writes every output of a tournament run into `dir`, atomically.
-pub fn write_tournament(dir: &Path, force: bool, scenario: &Scenario, result: &TournamentResult, info: &RunInfo) -> Result<()> {
+pub fn write_tournament(
+    dir: &Path,
+    force: bool,
+    scenario: &Scenario,
+    result: &TournamentResult,
+    info: &RunInfo,
+) -> Result<()> {
     let staging = Staging::new(dir)?;
     let at = |name: &str| staging.path.join(name);
     write_rounds_csv(&at("rounds.csv"), scenario, result)?;
     write_timing_csv(&at("timing.csv"), scenario, result)?;
     let summary = &result.summary;
     write_json(&at("summary.json"), &summary_json(scenario, result))?;
-    let rows: Vec<Vec<(String, Value)>> = summary.participants.iter().map(|p| participant_fields(summary, p)).collect();
-    let header: Vec<String> = rows.first().map(|r| r.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default();
-    write_csv(&at("summary.csv"), &header, rows.iter().map(|r| r.iter().map(|(_, v)| field_csv(v)).collect()))?;
-    let pair_header = ["a", "b", "metric", "welch_t", "df", "p", "bonferroni_alpha", "significant", "cohens_d"].map(String::from);
+    let rows: Vec<Vec<(String, Value)>> = summary
+        .participants
+        .iter()
+        .map(|p| participant_fields(summary, p))
+        .collect();
+    let header: Vec<String> = rows
+        .first()
+        .map(|r| r.iter().map(|(k, _)| k.clone()).collect())
+        .unwrap_or_default();
+    write_csv(
+        &at("summary.csv"),
+        &header,
+        rows.iter().map(|r| r.iter().map(|(_, v)| field_csv(v)).collect()),
+    )?;
+    let pair_header = [
+        "a",
+        "b",
+        "metric",
+        "welch_t",
+        "df",
+        "p",
+        "bonferroni_alpha",
+        "significant",
+        "cohens_d",
+    ]
+    .map(String::from);
     write_csv(
         &at("pairwise.csv"),
         &pair_header,

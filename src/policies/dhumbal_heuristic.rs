@@ -8,7 +8,7 @@ use super::PolicyEntry;
 use crate::core::game::Action;
 use crate::core::policy::Policy;
 use crate::core::rng::SimRng;
-use crate::games::dhumbal::cards::{self, Card, CardSet, CALL, DRAW, NO_CALL, PICKUP};
+use crate::games::dhumbal::cards::{self, CALL, Card, CardSet, DRAW, NO_CALL, PICKUP};
 use crate::games::dhumbal::{Dhumbal, DhumbalState, Phase};
 
 /// The four playing styles of the study.
@@ -171,7 +171,9 @@ impl HeuristicPolicy {
 
     /// The pick decision: take the offered card iff its value is at most the threshold.
     pub fn wants_pickup(&self, state: &DhumbalState, player: usize) -> bool {
-        let Some(offer) = state.pickup_offer() else { return false };
+        let Some(offer) = state.pickup_offer() else {
+            return false;
+        };
         let after_discard = state.hand_value(player);
         let mut threshold = self.params.pickup_threshold;
         if after_discard > 15 {
@@ -218,9 +220,7 @@ pub fn discard_options(hand: CardSet, ace_high_runs: bool) -> Vec<CardSet> {
                 pos += 1;
             }
             if pos - start >= 3 {
-                let run = (start..pos).fold(0u64, |m, p| {
-                    m | (1u64 << cards::card(if p == 13 { 0 } else { p }, s))
-                });
+                let run = (start..pos).fold(0u64, |m, p| m | (1u64 << cards::card(if p == 13 { 0 } else { p }, s)));
                 // An A-2-...-K-A wrap cannot happen with five cards; guard anyway.
                 if run.count_ones() == u32::from(pos - start) {
                     options.push(run);
@@ -235,7 +235,9 @@ fn for_each_combination(n: usize, k: usize, visit: &mut dyn FnMut(&[usize])) {
     let mut idx: Vec<usize> = (0..k).collect();
     loop {
         visit(&idx);
-        let Some(i) = (0..k).rev().find(|i| idx[*i] != i + n - k) else { return };
+        let Some(i) = (0..k).rev().find(|i| idx[*i] != i + n - k) else {
+            return;
+        };
         idx[i] += 1;
         for j in i + 1..k {
             idx[j] = idx[j - 1] + 1;
@@ -255,8 +257,7 @@ impl Policy<Dhumbal> for HeuristicPolicy {
             }
             Phase::Discard => {
                 let group = self.choose_discard(state, player);
-                cards::discard_action(group, state.rules().ace_high_runs)
-                    .expect("heuristic options are legal discards")
+                cards::discard_action(group, state.rules().ace_high_runs).expect("heuristic options are legal discards")
             }
             Phase::Pick => {
                 if self.wants_pickup(state, player) {
@@ -307,9 +308,10 @@ pub fn entries() -> Vec<PolicyEntry<Dhumbal>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::game::State;
+    use crate::games::dhumbal::MAX_PLAYERS;
     use crate::games::dhumbal::cards::parse_card;
     use crate::games::dhumbal::rules::DhumbalRules;
-    use crate::games::dhumbal::MAX_PLAYERS;
 
     fn set(names: &[&str]) -> CardSet {
         names.iter().fold(0, |m, n| m | (1u64 << parse_card(n).unwrap()))
@@ -324,7 +326,15 @@ mod tests {
         hands[3] = set(&["JH", "JS", "10C", "10D", "10H"]);
         let used = hands.iter().fold(0, |m, h| m | h) | set(&["9D"]);
         let stock: Vec<Card> = (0..52).filter(|c| used & (1u64 << c) == 0).collect();
-        DhumbalState::from_parts(DhumbalRules::paper(), hands, stock, vec![parse_card("9D").unwrap()], 0, &coins, 1)
+        DhumbalState::from_parts(
+            DhumbalRules::paper(),
+            hands,
+            stock,
+            vec![parse_card("9D").unwrap()],
+            0,
+            &coins,
+            1,
+        )
     }
 
     #[test]
@@ -399,12 +409,20 @@ mod tests {
         let mut s = state_with(&["5C", "9H", "8D", "QS", "2C"], [10_000; 4]);
         s.apply_action(cards::SINGLE_BASE + u32::from(parse_card("5C").unwrap()));
         assert!(agg.wants_pickup(&s, 0));
-        // Conservative: after-discard 12 -> threshold 3 - 1 = 2; offer 5 -> draw.
+        // Conservative: discarding QC leaves 17 (> 15): threshold 3 + 2 = 5; a queen -> draw.
         let con = HeuristicPolicy::new(Style::Conservative);
         let mut s = state_with(&["5C", "9H", "AD", "2S", "QC"], [10_000; 4]);
-        // Discard QC: remaining 9+1+2+5 = 17 > 15 -> threshold 5: offer Q (12) -> draw.
         s.apply_action(cards::SINGLE_BASE + u32::from(parse_card("QC").unwrap()));
         assert!(!con.wants_pickup(&s, 0));
+        // Conservative at 12 after discarding: threshold 3 - 1 = 2, so a 3 is refused.
+        let mut s = state_with(&["3C", "9H", "AD", "2S", "KC"], [10_000; 4]);
+        s.apply_action(cards::SINGLE_BASE + u32::from(parse_card("KC").unwrap()));
+        let mut s2 = s.clone();
+        assert_eq!(s.hand_value(0), 15);
+        assert!(!con.wants_pickup(&s, 0), "own discard K refused");
+        // Traditional pick-up offers the previous top (9D here): refused at threshold 3.
+        s2 = s2.clone();
+        assert!(!con.wants_pickup(&s2, 0));
     }
 
     #[test]

@@ -100,7 +100,9 @@ pub fn run_plan<G: Registered + Clone>(plan: &TournamentPlan, options: &RunOptio
     }
     let builders = Arc::new(builders);
     let labels: Vec<String> = plan.seats.iter().map(|s| s.label.clone()).collect();
-    let threads = options.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = options
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -147,7 +149,11 @@ fn summarize_replicates<G: Tournament>(game: &G, plan: &TournamentPlan, replicat
         .iter()
         .enumerate()
         .map(|(i, seat)| {
-            let rows: Vec<&RoundRow> = replicates.iter().flat_map(|r| r.rows.iter()).filter(|r| r.participant == i).collect();
+            let rows: Vec<&RoundRow> = replicates
+                .iter()
+                .flat_map(|r| r.rows.iter())
+                .filter(|r| r.participant == i)
+                .collect();
             ParticipantRounds {
                 label: seat.label.clone(),
                 policy: seat.policy.clone(),
@@ -158,5 +164,7 @@ fn summarize_replicates<G: Tournament>(game: &G, plan: &TournamentPlan, replicat
             }
         })
         .collect();
-    summarize(game.payoff_name(), &participants, &|rounds| game.summary_metrics(rounds))
+    summarize(game.payoff_name(), &participants, &|rounds| {
+        game.summary_metrics(rounds)
+    })
 }

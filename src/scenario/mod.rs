@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::core::error::{Error, Result};
 use crate::core::params::{GameSpec, ParamValue, Params, did_you_mean, unknown_key_message};
-use crate::core::rng::{Stream, derive_seed};
+use crate::core::rng::{MAX_REPLICATE_SEED, replicate_seed};
 use crate::runner::registry::{self, GameEntry};
 use crate::runner::{SeatPlan, TournamentPlan};
 use crate::world::Rotation;
@@ -113,13 +113,20 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn error_at(&self, path: &[Seg], key_span: bool, message: String) -> Error {
-        let (line, column) = self.map.span(path, key_span).map_or((1, 1), |s| self.map.line_col(s.start));
+        let (line, column) = self
+            .map
+            .span(path, key_span)
+            .map_or((1, 1), |s| self.map.line_col(s.start));
         let key = path_string(path);
         Error::Scenario {
             file: self.path.to_path_buf(),
             line,
             column,
-            message: if key.is_empty() { message } else { format!("key `{key}`: {message}") },
+            message: if key.is_empty() {
+                message
+            } else {
+                format!("key `{key}`: {message}")
+            },
         }
     }
 
@@ -128,14 +135,24 @@ impl Ctx<'_> {
         let offset = e.span().map_or(0, |s| s.start);
         let (line, column) = self.map.line_col(offset);
         let mut path = self.map.path_at(offset);
-        let message = if let Some(field) = message.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+        let message = if let Some(field) = message
+            .strip_prefix("unknown field `")
+            .and_then(|r| r.split('`').next())
+        {
             // The span covers the key; report it with the valid keys of that table.
             if path.last() != Some(&Seg::Key(field.to_string())) {
                 path.push(Seg::Key(field.to_string()));
             }
-            let valid: Vec<&str> = if path.len() == 1 { TOP_KEYS.to_vec() } else { vec!["dir"] };
+            let valid: Vec<&str> = if path.len() == 1 {
+                TOP_KEYS.to_vec()
+            } else {
+                vec!["dir"]
+            };
             unknown_key_message(field, valid.iter().copied())
-        } else if let Some(field) = message.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+        } else if let Some(field) = message
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+        {
             path.clear();
             format!("missing required key `{field}`")
         } else {
@@ -146,7 +163,11 @@ impl Ctx<'_> {
             file: self.path.to_path_buf(),
             line,
             column,
-            message: if key.is_empty() { message } else { format!("key `{key}`: {message}") },
+            message: if key.is_empty() {
+                message
+            } else {
+                format!("key `{key}`: {message}")
+            },
         }
     }
 }
@@ -161,38 +182,51 @@ fn to_param(value: &toml::Value) -> std::result::Result<ParamValue, String> {
         toml::Value::Float(f) => Ok(ParamValue::Float(*f)),
         toml::Value::Boolean(b) => Ok(ParamValue::Bool(*b)),
         toml::Value::String(s) => Ok(ParamValue::Str(s.clone())),
-        other => Err(format!("expected a string, number or boolean, found {}", other.type_str())),
+        other => Err(format!(
+            "expected a string, number or boolean, found {}",
+            other.type_str()
+        )),
     }
 }
 
 fn validate(ctx: &Ctx<'_>, raw: RawScenario, text: &str) -> Result<Scenario> {
     if raw.name.trim().is_empty() || raw.name.contains(['/', '\\']) {
-        return Err(ctx.error_at(&[key("name")], false, "must be a non-empty name without path separators".into()));
+        return Err(ctx.error_at(
+            &[key("name")],
+            false,
+            "must be a non-empty name without path separators".into(),
+        ));
     }
     if !KINDS.contains(&raw.kind.as_str()) {
-        let hint = did_you_mean(&raw.kind, KINDS.iter().copied()).map(|k| format!("; did you mean \"{k}\"?")).unwrap_or_default();
+        let hint = did_you_mean(&raw.kind, KINDS.iter().copied())
+            .map(|k| format!("; did you mean \"{k}\"?"))
+            .unwrap_or_default();
         return Err(ctx.error_at(
             &[key("kind")],
             false,
-            format!("unknown scenario kind \"{}\"{hint} (this build runs: {})", raw.kind, quoted(KINDS)),
+            format!(
+                "unknown scenario kind \"{}\"{hint} (this build runs: {})",
+                raw.kind,
+                quoted(KINDS)
+            ),
         ));
     }
     let seed = raw.seed.unwrap_or(0);
     let seeds = match &raw.seeds {
-        None => vec![derive_seed(seed, Stream::Replicate, 0)],
+        None => vec![replicate_seed(seed, 0)],
         Some(toml::Value::Integer(n)) if (1..=100_000).contains(n) => {
-            (0..*n as u64).map(|r| derive_seed(seed, Stream::Replicate, r)).collect()
+            (0..*n as u64).map(|r| replicate_seed(seed, r)).collect()
         }
         Some(toml::Value::Array(items)) if !items.is_empty() => {
             let mut list = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 match item {
-                    toml::Value::Integer(v) if *v >= 0 => list.push(*v as u64),
+                    toml::Value::Integer(v) if *v >= 0 && (*v as u64) <= MAX_REPLICATE_SEED => list.push(*v as u64),
                     _ => {
                         return Err(ctx.error_at(
                             &[key("seeds"), Seg::Index(i)],
                             false,
-                            format!("each listed seed must be a non-negative integer, found {item}"),
+                            format!("each listed seed must be an integer in 0..={MAX_REPLICATE_SEED}, found {item}"),
                         ));
                     }
                 }
@@ -209,17 +243,27 @@ fn validate(ctx: &Ctx<'_>, raw: RawScenario, text: &str) -> Result<Scenario> {
     };
     let rounds = raw.rounds.unwrap_or(100);
     if !(1..=1_000_000_000).contains(&rounds) {
-        return Err(ctx.error_at(&[key("rounds")], false, format!("must be in 1..=1000000000, found {rounds}")));
+        return Err(ctx.error_at(
+            &[key("rounds")],
+            false,
+            format!("must be in 1..=1000000000, found {rounds}"),
+        ));
     }
     let tables = raw.tables.unwrap_or(1);
     if !(1..=100_000).contains(&tables) {
-        return Err(ctx.error_at(&[key("tables")], false, format!("must be in 1..=100000, found {tables}")));
+        return Err(ctx.error_at(
+            &[key("tables")],
+            false,
+            format!("must be in 1..=100000, found {tables}"),
+        ));
     }
     let rotation = match raw.rotation.as_deref() {
         None | Some("none") => Rotation::None,
         Some("rotate") => Rotation::Rotate,
         Some(other) => {
-            let hint = did_you_mean(other, ["none", "rotate"]).map(|k| format!("; did you mean \"{k}\"?")).unwrap_or_default();
+            let hint = did_you_mean(other, ["none", "rotate"])
+                .map(|k| format!("; did you mean \"{k}\"?"))
+                .unwrap_or_default();
             return Err(ctx.error_at(
                 &[key("rotation")],
                 false,
@@ -234,7 +278,10 @@ fn validate(ctx: &Ctx<'_>, raw: RawScenario, text: &str) -> Result<Scenario> {
             .and_then(|o| o.dir)
             .unwrap_or_else(|| format!("results/{}", raw.name)),
     );
-    let hash = Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let hash = Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     Ok(Scenario {
         file: ctx.path.to_path_buf(),
         hash,
@@ -261,16 +308,27 @@ fn validate_game(ctx: &Ctx<'_>, table: &toml::Table, seats: usize) -> Result<(Ga
     let at = |k: &str| vec![key("game"), key(k)];
     let name = match table.get("name") {
         Some(toml::Value::String(s)) => s.clone(),
-        Some(other) => return Err(ctx.error_at(&at("name"), false, format!("must be a string, found {}", other.type_str()))),
+        Some(other) => {
+            return Err(ctx.error_at(
+                &at("name"),
+                false,
+                format!("must be a string, found {}", other.type_str()),
+            ));
+        }
         None => return Err(ctx.error_at(&[key("game")], true, "missing required key `name`".into())),
     };
     let Some(entry) = registry::game(&name) else {
         let names: Vec<&str> = registry::games().iter().map(|g| g.name).collect();
-        let hint = did_you_mean(&name, names.iter().copied()).map(|k| format!("; did you mean \"{k}\"?")).unwrap_or_default();
+        let hint = did_you_mean(&name, names.iter().copied())
+            .map(|k| format!("; did you mean \"{k}\"?"))
+            .unwrap_or_default();
         return Err(ctx.error_at(
             &at("name"),
             false,
-            format!("unknown game \"{name}\"{hint} (registered: {}; see `mechsim list games`)", quoted(&names)),
+            format!(
+                "unknown game \"{name}\"{hint} (registered: {}; see `mechsim list games`)",
+                quoted(&names)
+            ),
         ));
     };
     let rules = match table.get("rules") {
@@ -286,7 +344,11 @@ fn validate_game(ctx: &Ctx<'_>, table: &toml::Table, seats: usize) -> Result<(Ga
             return Err(ctx.error_at(
                 &at("rules"),
                 false,
-                format!("unknown rule set {given}{hint} (valid for {}: {})", entry.name, quoted(entry.rule_sets)),
+                format!(
+                    "unknown rule set {given}{hint} (valid for {}: {})",
+                    entry.name,
+                    quoted(entry.rule_sets)
+                ),
             ));
         }
     };
@@ -295,7 +357,11 @@ fn validate_game(ctx: &Ctx<'_>, table: &toml::Table, seats: usize) -> Result<(Ga
         None => seats,
         Some(toml::Value::Integer(p)) if (lo as i64..=hi as i64).contains(p) => *p as usize,
         Some(other) => {
-            return Err(ctx.error_at(&at("players"), false, format!("must be an integer in {lo}..={hi}, found {other}")));
+            return Err(ctx.error_at(
+                &at("players"),
+                false,
+                format!("must be an integer in {lo}..={hi}, found {other}"),
+            ));
         }
     };
     if players != seats {
@@ -309,7 +375,10 @@ fn validate_game(ctx: &Ctx<'_>, table: &toml::Table, seats: usize) -> Result<(Ga
         return Err(ctx.error_at(
             &[key("seats")],
             true,
-            format!("{} takes {lo} to {hi} players, found {seats} [[seats]] entries", entry.name),
+            format!(
+                "{} takes {lo} to {hi} players, found {seats} [[seats]] entries",
+                entry.name
+            ),
         ));
     }
     let mut params = Params::new();
@@ -317,14 +386,23 @@ fn validate_game(ctx: &Ctx<'_>, table: &toml::Table, seats: usize) -> Result<(Ga
         if matches!(k.as_str(), "name" | "rules" | "players") {
             continue;
         }
-        let valid = ["name", "rules", "players"].into_iter().chain(entry.params.iter().map(|p| p.name));
+        let valid = ["name", "rules", "players"]
+            .into_iter()
+            .chain(entry.params.iter().map(|p| p.name));
         if !entry.params.iter().any(|p| p.name == k) {
             return Err(ctx.error_at(&at(k), true, unknown_key_message(k, valid)));
         }
         let value = to_param(v).map_err(|m| ctx.error_at(&at(k), false, m))?;
-        params.set(entry.params, k, value).map_err(|m| ctx.error_at(&at(k), false, m))?;
+        params
+            .set(entry.params, k, value)
+            .map_err(|m| ctx.error_at(&at(k), false, m))?;
     }
-    let spec = GameSpec { name, rules, players, params };
+    let spec = GameSpec {
+        name,
+        rules,
+        players,
+        params,
+    };
     Ok((entry, spec))
 }
 
@@ -336,15 +414,33 @@ fn validate_seats(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table]) -> Re
         let at = |k: &str| vec![key("seats"), Seg::Index(i), key(k)];
         let policy = match seat.get("policy") {
             Some(toml::Value::String(s)) => s.clone(),
-            Some(other) => return Err(ctx.error_at(&at("policy"), false, format!("must be a string, found {}", other.type_str()))),
-            None => return Err(ctx.error_at(&[key("seats"), Seg::Index(i)], false, "missing required key `policy`".into())),
+            Some(other) => {
+                return Err(ctx.error_at(
+                    &at("policy"),
+                    false,
+                    format!("must be a string, found {}", other.type_str()),
+                ));
+            }
+            None => {
+                return Err(ctx.error_at(
+                    &[key("seats"), Seg::Index(i)],
+                    false,
+                    "missing required key `policy`".into(),
+                ));
+            }
         };
         let Some(info) = policies.iter().find(|p| p.name == policy) else {
-            let hint = did_you_mean(&policy, names.iter().copied()).map(|k| format!("; did you mean \"{k}\"?")).unwrap_or_default();
+            let hint = did_you_mean(&policy, names.iter().copied())
+                .map(|k| format!("; did you mean \"{k}\"?"))
+                .unwrap_or_default();
             return Err(ctx.error_at(
                 &at("policy"),
                 false,
-                format!("unknown policy \"{policy}\" for {}{hint} (valid: {})", entry.name, quoted(&names)),
+                format!(
+                    "unknown policy \"{policy}\" for {}{hint} (valid: {})",
+                    entry.name,
+                    quoted(&names)
+                ),
             ));
         };
         let mut params = Params::new();
@@ -354,15 +450,25 @@ fn validate_seats(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table]) -> Re
                 "policy" => {}
                 "label" => match v {
                     toml::Value::String(s) if !s.trim().is_empty() => label = Some(s.clone()),
-                    other => return Err(ctx.error_at(&at(k), false, format!("must be a non-empty string, found {other}"))),
+                    other => {
+                        return Err(ctx.error_at(&at(k), false, format!("must be a non-empty string, found {other}")));
+                    }
                 },
                 _ => {
                     if !info.params.iter().any(|p| p.name == k) {
-                        let valid = ["policy", "label"].into_iter().chain(info.params.iter().map(|p| p.name));
-                        return Err(ctx.error_at(&at(k), true, format!("{} (policy \"{policy}\")", unknown_key_message(k, valid))));
+                        let valid = ["policy", "label"]
+                            .into_iter()
+                            .chain(info.params.iter().map(|p| p.name));
+                        return Err(ctx.error_at(
+                            &at(k),
+                            true,
+                            format!("{} (policy \"{policy}\")", unknown_key_message(k, valid)),
+                        ));
                     }
                     let value = to_param(v).map_err(|m| ctx.error_at(&at(k), false, m))?;
-                    params.set(info.params, k, value).map_err(|m| ctx.error_at(&at(k), false, m))?;
+                    params
+                        .set(info.params, k, value)
+                        .map_err(|m| ctx.error_at(&at(k), false, m))?;
                 }
             }
         }
@@ -377,7 +483,10 @@ fn validate_seats(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table]) -> Re
                 return Err(ctx.error_at(
                     &[key("seats"), Seg::Index(i), key("label")],
                     false,
-                    format!("label \"{}\" is used by more than one seat; labels must be unique", plans[i].label),
+                    format!(
+                        "label \"{}\" is used by more than one seat; labels must be unique",
+                        plans[i].label
+                    ),
                 ));
             }
         }
@@ -426,7 +535,7 @@ policy = "random"
     fn a_good_file_validates_and_derives_seeds() {
         let s = parse(Path::new("s.toml"), GOOD).unwrap();
         assert_eq!(s.plan.seeds.len(), 3);
-        assert_eq!(s.plan.seeds[0], derive_seed(7, Stream::Replicate, 0));
+        assert_eq!(s.plan.seeds[0], replicate_seed(7, 0));
         assert_eq!(s.plan.seats[0].label, "random#0");
         assert_eq!(s.plan.seats[1].label, "random#1");
         assert_eq!(s.output_dir, PathBuf::from("results/t"));
@@ -436,7 +545,10 @@ policy = "random"
     #[test]
     fn unknown_top_level_key_suggests() {
         let e = err(&GOOD.replace("rounds = 10", "roundz = 10"));
-        assert!(e.starts_with("s.toml:6:1: key `roundz`: unknown key `roundz`; did you mean `rounds`?"), "{e}");
+        assert!(
+            e.starts_with("s.toml:6:1: key `roundz`: unknown key `roundz`; did you mean `rounds`?"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -448,22 +560,34 @@ policy = "random"
     #[test]
     fn unknown_policy_and_game_and_rule_override() {
         let e = err(&GOOD.replacen("policy = \"random\"", "policy = \"dhumbal-agressive\"", 1));
-        assert!(e.contains("s.toml:10:10: key `seats[0].policy`: unknown policy \"dhumbal-agressive\""), "{e}");
+        assert!(
+            e.contains("s.toml:10:10: key `seats[0].policy`: unknown policy \"dhumbal-agressive\""),
+            "{e}"
+        );
         assert!(e.contains("did you mean \"dhumbal-aggressive\"?"), "{e}");
         let e = err(&GOOD.replace("name = \"dhumbal\"", "name = \"dhumbel\""));
         assert!(e.contains("unknown game \"dhumbel\"; did you mean \"dhumbal\"?"), "{e}");
         let e = err(&GOOD.replace("players = 2", "players = 2, jhyap_treshold = 7"));
-        assert!(e.contains("key `game.jhyap_treshold`: unknown key `jhyap_treshold`; did you mean `jhyap_threshold`?"), "{e}");
+        assert!(
+            e.contains("key `game.jhyap_treshold`: unknown key `jhyap_treshold`; did you mean `jhyap_threshold`?"),
+            "{e}"
+        );
         let e = err(&GOOD.replace("players = 2", "players = 2, jhyap_threshold = 99"));
         assert!(e.contains("must be an integer in 0..=65, found integer 99"), "{e}");
     }
 
     #[test]
     fn out_of_range_and_mismatched_counts() {
-        assert!(err(&GOOD.replace("rounds = 10", "rounds = 0")).contains("key `rounds`: must be in 1..=1000000000, found 0"));
+        assert!(
+            err(&GOOD.replace("rounds = 10", "rounds = 0"))
+                .contains("key `rounds`: must be in 1..=1000000000, found 0")
+        );
         assert!(err(&GOOD.replace("players = 2", "players = 3")).contains("3 players but 2 [[seats]] entries"));
         assert!(err(&GOOD.replace("seeds = 3", "seeds = [1, -2]")).contains("key `seeds[1]`"));
-        assert!(err(&GOOD.replace("kind = \"tournament\"", "kind = \"tournamnet\"")).contains("did you mean \"tournament\"?"));
+        assert!(
+            err(&GOOD.replace("kind = \"tournament\"", "kind = \"tournamnet\""))
+                .contains("did you mean \"tournament\"?")
+        );
         assert!(err("name = \"x\"\nkind = ").starts_with("s.toml:2:"));
         assert!(err("kind = \"tournament\"\n").contains("missing required key `name`"));
     }

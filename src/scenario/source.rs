@@ -99,36 +99,40 @@ impl<'a> SourceMap<'a> {
     }
 }
 
+// Parent spans of `[table]` and `[[array]]` sections cover only their headers, so the
+// search visits every entry and keeps the deepest key or value that contains the offset.
 fn find_in_table(table: &DeTable<'_>, offset: usize, path: &mut Vec<Seg>) -> bool {
     for (key, value) in table.iter() {
-        let in_key = key.span().contains(&offset);
-        let in_value = value.span().contains(&offset) || value.span().end == offset;
-        if in_key || in_value {
-            path.push(Seg::Key(key.get_ref().to_string()));
-            if in_value {
-                find_in_value(value.get_ref(), offset, path);
-            }
+        path.push(Seg::Key(key.get_ref().to_string()));
+        if find_in_value(value, offset, path) {
             return true;
         }
+        let hit = key.span().contains(&offset) || value.span().contains(&offset) || value.span().end == offset;
+        if hit {
+            return true;
+        }
+        path.pop();
     }
     false
 }
 
-fn find_in_value(value: &DeValue<'_>, offset: usize, path: &mut Vec<Seg>) {
-    match value {
-        DeValue::Table(t) => {
-            find_in_table(t, offset, path);
-        }
+fn find_in_value(value: &Spanned<DeValue<'_>>, offset: usize, path: &mut Vec<Seg>) -> bool {
+    match value.get_ref() {
+        DeValue::Table(t) => find_in_table(t, offset, path),
         DeValue::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                if item.span().contains(&offset) {
-                    path.push(Seg::Index(i));
-                    find_in_value(item.get_ref(), offset, path);
-                    return;
+                path.push(Seg::Index(i));
+                if find_in_value(item, offset, path) {
+                    return true;
                 }
+                if item.span().contains(&offset) && !matches!(item.get_ref(), DeValue::Table(_)) {
+                    return true;
+                }
+                path.pop();
             }
+            false
         }
-        _ => {}
+        _ => false,
     }
 }
 
@@ -145,7 +149,8 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 mod tests {
     use super::*;
 
-    const TEXT: &str = "name = \"x\"\n[game]\nname = \"dhumbal\"\n\n[[seats]]\npolicy = \"random\"\n[[seats]]\npolicy = \"oops\"\n";
+    const TEXT: &str =
+        "name = \"x\"\n[game]\nname = \"dhumbal\"\n\n[[seats]]\npolicy = \"random\"\n[[seats]]\npolicy = \"oops\"\n";
 
     #[test]
     fn paths_to_positions_and_back() {
@@ -156,12 +161,23 @@ mod tests {
         let key = map.span(&path, true).unwrap();
         assert_eq!(map.line_col(key.start), (8, 1));
         assert_eq!(path_string(&map.path_at(span.start + 1)), "seats[1].policy");
-        assert_eq!(path_string(&map.path_at(map.span(&[Seg::Key("game".into()), Seg::Key("name".into())], false).unwrap().start)), "game.name");
+        assert_eq!(
+            path_string(
+                &map.path_at(
+                    map.span(&[Seg::Key("game".into()), Seg::Key("name".into())], false)
+                        .unwrap()
+                        .start
+                )
+            ),
+            "game.name"
+        );
     }
 
     #[test]
     fn syntax_errors_have_spans() {
-        let Err((message, span)) = SourceMap::parse("name = \n") else { panic!("should fail") };
+        let Err((message, span)) = SourceMap::parse("name = \n") else {
+            panic!("should fail")
+        };
         assert!(!message.is_empty());
         assert!(span.is_some());
     }

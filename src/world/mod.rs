@@ -58,6 +58,9 @@ pub struct RoundRow {
     pub illegal_actions: u32,
 }
 
+/// Builds one fresh policy per participant (called once per table).
+pub type PolicyFactory<G> = Box<dyn Fn() -> Result<Vec<Box<dyn Policy<G>>>> + Send + Sync>;
+
 /// A tournament replicate to run.
 pub struct TournamentSetup<G: Tournament> {
     /// The game.
@@ -71,7 +74,7 @@ pub struct TournamentSetup<G: Tournament> {
     /// Seating rule.
     pub rotation: Rotation,
     /// Policy constructors, one per participant, called once per table.
-    pub make_policies: Box<dyn Fn() -> Result<Vec<Box<dyn Policy<G>>>> + Send + Sync>,
+    pub make_policies: PolicyFactory<G>,
     /// Participant labels (for error messages).
     pub labels: Vec<String>,
     /// Abort on an illegal action instead of replacing it.
@@ -171,7 +174,10 @@ fn decide<G: Tournament>(
             Turn::Player(player) => {
                 let participant = table.players[player];
                 let Ok(mut seat) = seats.get_mut(table.seats[participant]) else {
-                    failure.0 = Some(format!("table {} lost the seat of participant {participant}", table.index));
+                    failure.0 = Some(format!(
+                        "table {} lost the seat of participant {participant}",
+                        table.index
+                    ));
                     continue;
                 };
                 let seat = &mut *seat;
@@ -334,7 +340,9 @@ mod tests {
             tables,
             rotation: Rotation::Rotate,
             make_policies: Box::new(|| {
-                Ok((0..3).map(|_| Box::new(RandomPolicy) as Box<dyn Policy<Dhumbal>>).collect())
+                Ok((0..3)
+                    .map(|_| Box::new(RandomPolicy) as Box<dyn Policy<Dhumbal>>)
+                    .collect())
             }),
             labels: vec!["a".into(), "b".into(), "c".into()],
             abort_on_illegal: false,
@@ -346,7 +354,9 @@ mod tests {
     fn every_round_of_every_table_is_recorded_once() {
         let rows = run_tournament(setup(4, 10)).unwrap();
         assert_eq!(rows.len(), 10 * 3);
-        let per_table: Vec<usize> = (0..4).map(|t| rows.iter().filter(|r| r.table == t).count() / 3).collect();
+        let per_table: Vec<usize> = (0..4)
+            .map(|t| rows.iter().filter(|r| r.table == t).count() / 3)
+            .collect();
         assert_eq!(per_table, vec![3, 3, 2, 2]);
         for r in &rows {
             assert!(r.decisions > 0 || r.metrics.won || r.round < 10);
@@ -358,7 +368,10 @@ mod tests {
         let strip = |rows: Vec<RoundRow>| -> Vec<RoundRow> {
             rows.into_iter().map(|r| RoundRow { decision_ns: 0, ..r }).collect()
         };
-        assert_eq!(strip(run_tournament(setup(2, 12)).unwrap()), strip(run_tournament(setup(2, 12)).unwrap()));
+        assert_eq!(
+            strip(run_tournament(setup(2, 12)).unwrap()),
+            strip(run_tournament(setup(2, 12)).unwrap())
+        );
     }
 
     #[test]
@@ -379,14 +392,26 @@ mod tests {
     fn illegal_actions_are_replaced_and_counted_or_abort() {
         let mut s = setup(1, 3);
         s.make_policies = Box::new(|| {
-            Ok(vec![Box::new(Cheater) as Box<dyn Policy<Dhumbal>>, Box::new(RandomPolicy), Box::new(RandomPolicy)])
+            Ok(vec![
+                Box::new(Cheater) as Box<dyn Policy<Dhumbal>>,
+                Box::new(RandomPolicy),
+                Box::new(RandomPolicy),
+            ])
         });
         let rows = run_tournament(s).unwrap();
-        assert!(rows.iter().filter(|r| r.participant == 0).all(|r| r.illegal_actions == r.decisions));
+        assert!(
+            rows.iter()
+                .filter(|r| r.participant == 0)
+                .all(|r| r.illegal_actions == r.decisions)
+        );
         let mut s = setup(1, 3);
         s.abort_on_illegal = true;
         s.make_policies = Box::new(|| {
-            Ok(vec![Box::new(Cheater) as Box<dyn Policy<Dhumbal>>, Box::new(RandomPolicy), Box::new(RandomPolicy)])
+            Ok(vec![
+                Box::new(Cheater) as Box<dyn Policy<Dhumbal>>,
+                Box::new(RandomPolicy),
+                Box::new(RandomPolicy),
+            ])
         });
         let err = run_tournament(s).unwrap_err().to_string();
         assert!(err.contains("participant 0 (`a`) chose illegal action 9999"), "{err}");

@@ -45,6 +45,9 @@ pub const DRAW: u32 = PICKUP + 1;
 /// Size of the action space.
 pub const NUM_ACTIONS: usize = DRAW as usize + 1;
 
+/// Every club (bits 0, 4, ..., 48); shift left by a suit index for that suit.
+const CLUBS: CardSet = 0x0001_1111_1111_1111;
+
 /// Suit subsets (4-bit masks) of size >= 2, in ascending order: index k of a set action.
 pub const SET_SUBSETS: [u8; 11] = [3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15];
 
@@ -147,8 +150,7 @@ static ACTION_GROUPS: LazyLock<Vec<CardSet>> = LazyLock::new(|| {
     }
     for s in 0..4u8 {
         for (k, shape) in RUN_SHAPES.iter().enumerate() {
-            groups[(RUN_BASE + u32::from(s) * RUNS_PER_SUIT + k as u32) as usize] =
-                shape.clubs_mask << s;
+            groups[(RUN_BASE + u32::from(s) * RUNS_PER_SUIT + k as u32) as usize] = shape.clubs_mask << s;
         }
     }
     groups
@@ -190,7 +192,7 @@ pub fn push_discards(hand: CardSet, ace_high_runs: bool, out: &mut Vec<u32>) {
         }
     }
     for s in 0..4u32 {
-        let suit_cards = hand & (0x1111_1111_1111_1u64 << s);
+        let suit_cards = hand & (CLUBS << s);
         if suit_cards.count_ones() < 3 {
             continue;
         }

@@ -112,7 +112,10 @@ pub struct Dhumbal {
 impl Dhumbal {
     /// A game with `players` players; `players` must be in 2..=5.
     pub fn new(rules: DhumbalRules, players: usize) -> Self {
-        assert!((MIN_PLAYERS..=MAX_PLAYERS).contains(&players), "Dhumbal takes 2 to 5 players");
+        assert!(
+            (MIN_PLAYERS..=MAX_PLAYERS).contains(&players),
+            "Dhumbal takes 2 to 5 players"
+        );
         Dhumbal { rules, players }
     }
 
@@ -329,7 +332,11 @@ impl DhumbalState {
 
     fn pick_up(&mut self) {
         let card = self.offer.expect("pick-up offered");
-        let at = self.pile.iter().rposition(|c| *c == card).expect("offered card on the pile");
+        let at = self
+            .pile
+            .iter()
+            .rposition(|c| *c == card)
+            .expect("offered card on the pile");
         self.pile.remove(at);
         self.hands[self.current] |= 1u64 << card;
         self.known[self.current] |= 1u64 << card;
@@ -345,7 +352,11 @@ impl DhumbalState {
             }
             let top = self.pile.pop().expect("pile has >= 2 cards");
             let mut rest = std::mem::take(&mut self.pile);
-            let mut rng = SimRng::new(derive_seed(self.shuffle_seed, Stream::Reshuffle, u64::from(self.reshuffles)));
+            let mut rng = SimRng::new(derive_seed(
+                self.shuffle_seed,
+                Stream::Reshuffle,
+                u64::from(self.reshuffles),
+            ));
             rng.shuffle(&mut rest);
             self.reshuffles += 1;
             self.stock = rest;
@@ -365,7 +376,11 @@ impl DhumbalState {
         }
         // Forced showdown: the lowest hand calls (ties: lowest position).
         let caller = caller.unwrap_or_else(|| (0..n).min_by_key(|p| (values[*p], *p)).expect("players"));
-        let others_min = (0..n).filter(|p| *p != caller).map(|p| values[p]).min().expect("2+ players");
+        let others_min = (0..n)
+            .filter(|p| *p != caller)
+            .map(|p| values[p])
+            .min()
+            .expect("2+ players");
         let success = if self.rules.call_wins_ties {
             values[caller] <= others_min
         } else {
@@ -374,7 +389,9 @@ impl DhumbalState {
         let winner = if success {
             caller
         } else {
-            (0..n).find(|p| *p != caller && values[*p] == others_min).expect("a minimum exists")
+            (0..n)
+                .find(|p| *p != caller && values[*p] == others_min)
+                .expect("a minimum exists")
         };
         self.outcome = Some(Outcome {
             ending,
@@ -394,8 +411,8 @@ impl DhumbalState {
         if self.rules.scoring != Scoring::Points {
             return points;
         }
-        for p in 0..self.num_players {
-            points[p] = if p == o.winner {
+        for (p, slot) in points.iter_mut().enumerate().take(self.num_players) {
+            *slot = if p == o.winner {
                 0
             } else if p == o.caller {
                 self.rules.failed_call_penalty
@@ -525,10 +542,8 @@ impl State for DhumbalState {
         if let Some(top) = self.pile.last() {
             out[obs::PILE_TOP + *top as usize] = 1.0;
         }
-        if player == self.current {
-            if let Some(offer) = self.offer {
-                out[obs::OFFER + offer as usize] = 1.0;
-            }
+        if let (true, Some(offer)) = (player == self.current, self.offer) {
+            out[obs::OFFER + offer as usize] = 1.0;
         }
         for c in &self.pile {
             out[obs::PILE + *c as usize] = 1.0;

@@ -148,7 +148,11 @@ impl DhumbalRules {
         let mut r = match base {
             "paper" => Self::paper(),
             "traditional" => Self::traditional(),
-            other => return Err(format!("unknown rule set \"{other}\"; valid: \"paper\", \"traditional\"")),
+            other => {
+                return Err(format!(
+                    "unknown rule set \"{other}\"; valid: \"paper\", \"traditional\""
+                ));
+            }
         };
         if let Some(f) = params.str("face_cards") {
             r.face_values = if f == "ten" { [10, 10, 10] } else { [11, 12, 13] };
@@ -160,7 +164,11 @@ impl DhumbalRules {
             r.ace_high_runs = v;
         }
         if let Some(v) = params.str("pickup") {
-            r.pickup = if v == "own_discard" { Pickup::OwnDiscard } else { Pickup::PreviousDiscard };
+            r.pickup = if v == "own_discard" {
+                Pickup::OwnDiscard
+            } else {
+                Pickup::PreviousDiscard
+            };
         }
         if let Some(v) = params.int("starting_coins") {
             r.starting_coins = v;
@@ -169,7 +177,11 @@ impl DhumbalRules {
             r.turn_cap = v as u32;
         }
         if let Some(v) = params.str("empty_stock") {
-            r.empty_stock = if v == "reshuffle" { EmptyStock::Reshuffle } else { EmptyStock::Showdown };
+            r.empty_stock = if v == "reshuffle" {
+                EmptyStock::Reshuffle
+            } else {
+                EmptyStock::Showdown
+            };
         }
         if let Some(v) = params.bool("call_wins_ties") {
             r.call_wins_ties = v;
@@ -190,7 +202,11 @@ impl DhumbalRules {
             r.rotate_start = v;
         }
         if let Some(v) = params.str("illegal_discard") {
-            r.illegal_discard = if v == "abort" { IllegalDiscard::Abort } else { IllegalDiscard::HighestCard };
+            r.illegal_discard = if v == "abort" {
+                IllegalDiscard::Abort
+            } else {
+                IllegalDiscard::HighestCard
+            };
         }
         Ok(r)
     }
@@ -220,7 +236,10 @@ pub const PARAMS: &[ParamSpec] = &[
     },
     ParamSpec {
         name: "starting_coins",
-        kind: ParamKind::Int { min: 0, max: 1_000_000_000 },
+        kind: ParamKind::Int {
+            min: 0,
+            max: 1_000_000_000,
+        },
         help: "coins per participant at the start (10000)",
     },
     ParamSpec {

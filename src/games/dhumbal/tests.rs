@@ -52,15 +52,30 @@ fn initial_deal_follows_the_spec() {
 #[test]
 fn call_is_offered_only_at_or_under_the_threshold() {
     let rules = DhumbalRules::paper();
-    let s = deal(rules, &[&["AC", "2C", "3D", "4S"], &["KC", "KD", "KH", "KS", "QC"]], &["9D"], None);
+    let s = deal(
+        rules,
+        &[&["AC", "2C", "3D", "4S"], &["KC", "KD", "KH", "KS", "QC"]],
+        &["9D"],
+        None,
+    );
     assert_eq!(s.hand_value(0), 10);
     assert_eq!(s.phase(), Phase::Call);
     assert_eq!(s.legal_actions(), vec![CALL, NO_CALL]);
-    let s = deal(rules, &[&["AC", "2C", "3D", "5S"], &["KC", "KD", "KH", "KS", "QC"]], &["9D"], None);
+    let s = deal(
+        rules,
+        &[&["AC", "2C", "3D", "5S"], &["KC", "KD", "KH", "KS", "QC"]],
+        &["9D"],
+        None,
+    );
     assert_eq!(s.hand_value(0), 11);
     assert_eq!(s.phase(), Phase::Discard);
     let trad = DhumbalRules::traditional();
-    let s = deal(trad, &[&["AC", "2C", "3D"], &["KC", "KD", "KH", "KS", "QC"]], &["9D"], None);
+    let s = deal(
+        trad,
+        &[&["AC", "2C", "3D"], &["KC", "KD", "KH", "KS", "QC"]],
+        &["9D"],
+        None,
+    );
     assert_eq!(s.phase(), Phase::Discard, "traditional threshold is 5; hand is 6");
 }
 
@@ -70,7 +85,11 @@ fn successful_call_pays_capped_values_to_the_caller() {
     rules.payment_cap = 30;
     let mut s = deal(
         rules,
-        &[&["AC", "2C", "3D"], &["KC", "KD", "KH", "QS", "QC"], &["2D", "3H", "4H", "5S", "6S"]],
+        &[
+            &["AC", "2C", "3D"],
+            &["KC", "KD", "KH", "QS", "QC"],
+            &["2D", "3H", "4H", "5S", "6S"],
+        ],
         &["9D"],
         None,
     );
@@ -89,7 +108,12 @@ fn failed_call_pays_every_capped_hand_to_the_lowest_non_caller() {
     // (lowest position among the minimum); nobody else pays.
     let mut s = deal(
         rules,
-        &[&["AC", "2C", "3D"], &["AD", "4C"], &["2H", "3H"], &["KC", "KD", "KH", "KS", "QC"]],
+        &[
+            &["AC", "2C", "3D"],
+            &["AD", "4C"],
+            &["2H", "3H"],
+            &["KC", "KD", "KH", "KS", "QC"],
+        ],
         &["9D"],
         None,
     );
@@ -122,7 +146,10 @@ fn emptying_the_hand_is_a_successful_call_at_zero() {
     let pair = cards::discard_action(set(&["7C", "7D"]), false).unwrap();
     s.apply_action(pair);
     let o = *s.outcome().unwrap();
-    assert_eq!((o.ending, o.caller, o.success, o.values[0]), (Ending::EmptyHand, 0, true, 0));
+    assert_eq!(
+        (o.ending, o.caller, o.success, o.values[0]),
+        (Ending::EmptyHand, 0, true, 0)
+    );
     assert_eq!(&s.payments()[..2], &[3, -3]);
     assert!(s.is_terminal());
     assert!(s.legal_actions().is_empty());
@@ -135,7 +162,11 @@ fn paper_offers_ones_own_discard_traditional_the_previous_one() {
     s.apply_action(single("KC"));
     assert_eq!(s.pickup_offer(), Some(c("KC")), "paper: the card just discarded");
     s.apply_action(PICKUP);
-    assert_eq!(s.hand(0), set(&["KC", "QC", "JC", "9H", "8H"]), "the quirk: a wasted turn");
+    assert_eq!(
+        s.hand(0),
+        set(&["KC", "QC", "JC", "9H", "8H"]),
+        "the quirk: a wasted turn"
+    );
     assert_eq!(s.known_cards(0), set(&["KC"]));
     assert_eq!(s.pile(), &[c("2D")]);
     assert_eq!(s.current_player(), 1);
@@ -150,7 +181,12 @@ fn paper_offers_ones_own_discard_traditional_the_previous_one() {
 
 #[test]
 fn a_group_goes_onto_the_pile_highest_card_on_top() {
-    let mut s = deal(DhumbalRules::paper(), &[&["5H", "6H", "7H", "KS", "QS"], &["KD", "QD", "JD", "9S", "8S"]], &["2D"], None);
+    let mut s = deal(
+        DhumbalRules::paper(),
+        &[&["5H", "6H", "7H", "KS", "QS"], &["KD", "QD", "JD", "9S", "8S"]],
+        &["2D"],
+        None,
+    );
     let run = cards::discard_action(set(&["5H", "6H", "7H"]), false).unwrap();
     s.apply_action(run);
     assert_eq!(s.pile(), &[c("2D"), c("5H"), c("6H"), c("7H")]);
@@ -160,7 +196,12 @@ fn a_group_goes_onto_the_pile_highest_card_on_top() {
 
 #[test]
 fn drawing_takes_the_stock_top_and_passes_the_turn() {
-    let mut s = deal(DhumbalRules::paper(), &[&["KC", "QC", "JC", "9H", "8H"], &["KD", "QD", "JD", "9S", "8S"]], &["2D"], Some(&["3C", "4C"]));
+    let mut s = deal(
+        DhumbalRules::paper(),
+        &[&["KC", "QC", "JC", "9H", "8H"], &["KD", "QD", "JD", "9S", "8S"]],
+        &["2D"],
+        Some(&["3C", "4C"]),
+    );
     s.apply_action(single("KC"));
     s.apply_action(DRAW);
     assert!(s.hand(0) & (1u64 << c("4C")) != 0);
@@ -200,7 +241,11 @@ fn turn_cap_forces_a_showdown_by_the_lowest_hand_ties_to_lowest_position() {
     rules.turn_cap = 2;
     let mut s = deal(
         rules,
-        &[&["KC", "QC", "JC", "9H", "8H"], &["KD", "QD", "JD", "9S", "8S"], &["KH", "QH", "JH", "9C", "8C"]],
+        &[
+            &["KC", "QC", "JC", "9H", "8H"],
+            &["KD", "QD", "JD", "9S", "8S"],
+            &["KH", "QH", "JH", "9C", "8C"],
+        ],
         &["2D"],
         Some(&["3C", "4C", "5C", "6C"]),
     );
@@ -231,11 +276,26 @@ fn turn_cap_forces_a_showdown_by_the_lowest_hand_ties_to_lowest_position() {
 
 #[test]
 fn face_cards_and_runs_follow_the_rule_set() {
-    let s = deal(DhumbalRules::traditional(), &[&["KC", "QC", "JC", "AH"], &["2D"]], &["9D"], None);
+    let s = deal(
+        DhumbalRules::traditional(),
+        &[&["KC", "QC", "JC", "AH"], &["2D"]],
+        &["9D"],
+        None,
+    );
     assert_eq!(s.hand_value(0), 31);
-    let s = deal(DhumbalRules::paper(), &[&["KC", "QC", "JC", "AH"], &["2D"]], &["9D"], None);
+    let s = deal(
+        DhumbalRules::paper(),
+        &[&["KC", "QC", "JC", "AH"], &["2D"]],
+        &["9D"],
+        None,
+    );
     assert_eq!(s.hand_value(0), 37);
-    let s = deal(DhumbalRules::paper(), &[&["QS", "KS", "AS", "9H", "9D"], &["2D"]], &["9C"], None);
+    let s = deal(
+        DhumbalRules::paper(),
+        &[&["QS", "KS", "AS", "9H", "9D"], &["2D"]],
+        &["9C"],
+        None,
+    );
     let labels: Vec<String> = s.legal_actions().iter().map(|a| cards::action_label(*a)).collect();
     assert!(!labels.iter().any(|l| l.contains("AS+QS+KS")), "{labels:?}");
 }
@@ -245,7 +305,12 @@ fn traditional_points_eliminate_and_close_matches() {
     let game = Dhumbal::new(DhumbalRules::traditional(), 3);
     let mut ledger = game.new_ledger(3);
     // A failed call: caller scores the penalty, winner 0, the other its hand value.
-    let mut s = deal(game.rules, &[&["AC", "4C"], &["2D", "2H"], &["KC", "KD", "KH"]], &["9D"], None);
+    let mut s = deal(
+        game.rules,
+        &[&["AC", "4C"], &["2D", "2H"], &["KC", "KD", "KH"]],
+        &["9D"],
+        None,
+    );
     s.apply_action(CALL);
     assert_eq!(&s.round_points()[..3], &[25, 0, 30]);
     assert_eq!(&s.payments()[..3], &[-25, 55, -30]);
@@ -254,7 +319,12 @@ fn traditional_points_eliminate_and_close_matches() {
     assert!(rows[1].won);
     // Push participant 2 over the limit: it sits out the next round.
     ledger.points[2] = 95;
-    let mut s = deal(game.rules, &[&["AC", "2C"], &["KD", "QD"], &["KC", "QC"]], &["9D"], None);
+    let mut s = deal(
+        game.rules,
+        &[&["AC", "2C"], &["KD", "QD"], &["KC", "QC"]],
+        &["9D"],
+        None,
+    );
     s.apply_action(CALL);
     game.settle_round(&mut ledger, &s, &[0, 1, 2]);
     assert!(ledger.eliminated[2] && !ledger.eliminated[0] && !ledger.eliminated[1]);
@@ -273,7 +343,12 @@ fn traditional_points_eliminate_and_close_matches() {
 
 #[test]
 fn observation_has_the_fixed_layout() {
-    let s = deal(DhumbalRules::paper(), &[&["5H", "6H", "7H", "KS", "QS"], &["KD", "QD", "JD", "9S", "8S"]], &["2D"], None);
+    let s = deal(
+        DhumbalRules::paper(),
+        &[&["5H", "6H", "7H", "KS", "QS"], &["KD", "QD", "JD", "9S", "8S"]],
+        &["2D"],
+        None,
+    );
     let mut out = vec![0f32; obs::LEN];
     s.observation(0, &mut out);
     assert_eq!(out[obs::HAND..obs::HAND + 52].iter().sum::<f32>(), 5.0);
@@ -283,13 +358,27 @@ fn observation_has_the_fixed_layout() {
     assert!((out[obs::HAND_VALUE] - 43.0 / 65.0).abs() < 1e-6);
     let mut other = vec![0f32; obs::LEN];
     s.observation(1, &mut other);
-    assert_eq!(other[obs::PHASE..obs::PHASE + 3].iter().sum::<f32>(), 0.0, "not player 1's move");
+    assert_eq!(
+        other[obs::PHASE..obs::PHASE + 3].iter().sum::<f32>(),
+        0.0,
+        "not player 1's move"
+    );
 }
 
 #[test]
 fn information_state_key_ignores_hidden_cards_of_others() {
-    let a = deal(DhumbalRules::paper(), &[&["5H", "6H", "7H", "KS", "QS"], &["KD", "QD", "JD", "9S", "8S"]], &["2D"], None);
-    let b = deal(DhumbalRules::paper(), &[&["5H", "6H", "7H", "KS", "QS"], &["KC", "QD", "JD", "9S", "8S"]], &["2D"], None);
+    let a = deal(
+        DhumbalRules::paper(),
+        &[&["5H", "6H", "7H", "KS", "QS"], &["KD", "QD", "JD", "9S", "8S"]],
+        &["2D"],
+        None,
+    );
+    let b = deal(
+        DhumbalRules::paper(),
+        &[&["5H", "6H", "7H", "KS", "QS"], &["KC", "QD", "JD", "9S", "8S"]],
+        &["2D"],
+        None,
+    );
     assert_eq!(a.information_state_key(0), b.information_state_key(0));
     assert_ne!(a.information_state_key(1), b.information_state_key(1));
 }
@@ -314,7 +403,9 @@ fn check_random_round(rules: DhumbalRules, players: usize, seed: u64) {
     let mut turn_start_size: Option<u32> = None;
     while !s.is_terminal() {
         assert_eq!(all_cards(&s), full, "52 distinct cards at all times");
-        let Turn::Player(p) = s.turn() else { panic!("Dhumbal has no chance turns") };
+        let Turn::Player(p) = s.turn() else {
+            panic!("Dhumbal has no chance turns")
+        };
         let legal = s.legal_actions();
         assert!(!legal.is_empty());
         assert!(legal.windows(2).all(|w| w[0] < w[1]), "sorted, unique");
@@ -347,7 +438,11 @@ fn check_random_round(rules: DhumbalRules, players: usize, seed: u64) {
     assert_eq!(pay.iter().sum::<i64>(), 0, "zero-sum");
     let o = *s.outcome().unwrap();
     if o.success {
-        let others_min = (0..players).filter(|q| *q != o.caller).map(|q| o.values[q]).min().unwrap();
+        let others_min = (0..players)
+            .filter(|q| *q != o.caller)
+            .map(|q| o.values[q])
+            .min()
+            .unwrap();
         assert!(o.values[o.caller] < others_min || rules.call_wins_ties);
         if o.ending == Ending::Called {
             assert!(o.values[o.caller] <= rules.jhyap_threshold);

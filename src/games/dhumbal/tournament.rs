@@ -87,8 +87,11 @@ impl Tournament for Dhumbal {
                 ledger.points[*who] += points[p];
             }
             let limit = self.rules.elimination_limit;
-            let survivors: Vec<usize> =
-                participants.iter().copied().filter(|w| ledger.points[*w] < limit).collect();
+            let survivors: Vec<usize> = participants
+                .iter()
+                .copied()
+                .filter(|w| ledger.points[*w] < limit)
+                .collect();
             match survivors.len() {
                 0 => {
                     // Everyone crossed the limit together: the lowest total wins.
@@ -102,7 +105,10 @@ impl Tournament for Dhumbal {
                 }
             }
         }
-        let eliminated_now: Vec<bool> = participants.iter().map(|w| ledger.points[*w] >= self.rules.elimination_limit && self.rules.scoring == Scoring::Points).collect();
+        let eliminated_now: Vec<bool> = participants
+            .iter()
+            .map(|w| ledger.points[*w] >= self.rules.elimination_limit && self.rules.scoring == Scoring::Points)
+            .collect();
         let totals: Vec<u32> = participants.iter().map(|w| ledger.points[*w]).collect();
         if let Some(winner) = match_winner {
             ledger.matches_won[winner] += 1;
@@ -126,8 +132,14 @@ impl Tournament for Dhumbal {
                         ("won", MetricValue::Bool(outcome.winner == p)),
                         ("called", MetricValue::Bool(called)),
                         ("call_succeeded", MetricValue::Bool(called && outcome.success)),
-                        ("forced_showdown", MetricValue::Bool(outcome.ending == Ending::ForcedShowdown)),
-                        ("hand_emptied", MetricValue::Bool(called && outcome.ending == Ending::EmptyHand)),
+                        (
+                            "forced_showdown",
+                            MetricValue::Bool(outcome.ending == Ending::ForcedShowdown),
+                        ),
+                        (
+                            "hand_emptied",
+                            MetricValue::Bool(called && outcome.ending == Ending::EmptyHand),
+                        ),
                         ("turns", MetricValue::Int(turns)),
                         ("cards_discarded", MetricValue::Int(i64::from(state.cards_discarded(p)))),
                         ("eliminated", MetricValue::Bool(eliminated_now[p])),
@@ -158,25 +170,37 @@ impl Tournament for Dhumbal {
         self.rules.illegal_discard == super::rules::IllegalDiscard::Abort
     }
 
-    fn summary_metrics(&self, rounds: &[&SeatMetrics]) -> Vec<(&'static str, f64)> {
+    fn summary_metrics(&self, rounds: &[&SeatMetrics]) -> Vec<(&'static str, MetricValue)> {
         let get = |m: &SeatMetrics, c: &str| m.get(c).map(MetricValue::as_f64).unwrap_or(0.0);
         let n = rounds.len().max(1) as f64;
         let calls: Vec<&&SeatMetrics> = rounds.iter().filter(|m| get(m, "called") > 0.0).collect();
         let successes = calls.iter().filter(|m| get(m, "call_succeeded") > 0.0).count();
         let call_values: Vec<f64> = calls.iter().map(|m| get(m, "hand_value")).collect();
         let call_success: Vec<f64> = calls.iter().map(|m| get(m, "call_succeeded")).collect();
+        let success_rate = if calls.is_empty() {
+            0.0
+        } else {
+            successes as f64 / calls.len() as f64
+        };
         let mut out = vec![
-            ("jhyap_calls", calls.len() as f64),
+            ("jhyap_calls", MetricValue::Int(calls.len() as i64)),
+            ("jhyap_success_rate", MetricValue::Float(success_rate)),
             (
-                "jhyap_success_rate",
-                if calls.is_empty() { 0.0 } else { successes as f64 / calls.len() as f64 },
+                "cards_discarded_per_round",
+                MetricValue::Float(rounds.iter().map(|m| get(m, "cards_discarded")).sum::<f64>() / n),
             ),
-            ("cards_discarded_per_round", rounds.iter().map(|m| get(m, "cards_discarded")).sum::<f64>() / n),
-            ("risk_corr", stats::pearson(&call_values, &call_success)),
-            ("mean_turns_per_round", rounds.iter().map(|m| get(m, "turns")).sum::<f64>() / n),
+            (
+                "risk_corr",
+                MetricValue::Float(stats::pearson(&call_values, &call_success)),
+            ),
+            (
+                "mean_turns_per_round",
+                MetricValue::Float(rounds.iter().map(|m| get(m, "turns")).sum::<f64>() / n),
+            ),
         ];
         if self.rules.scoring == Scoring::Points {
-            out.push(("matches_won", rounds.iter().map(|m| get(m, "match_won")).sum::<f64>()));
+            let matches = rounds.iter().filter(|m| get(m, "match_won") > 0.0).count();
+            out.push(("matches_won", MetricValue::Int(matches as i64)));
         }
         out
     }

@@ -1,0 +1,325 @@
+//! The command line as a user meets it: runs, validation, listings, and one test per kind
+//! of bad input asserting the message (file, line, column, key, valid choices).
+
+use crate::support::{SMALL, mechsim, root, stderr, stdout};
+use std::fs;
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+    fs::write(dir.join(name), text).unwrap();
+    name.to_string()
+}
+
+#[test]
+fn run_writes_every_output_and_prints_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "s.toml", SMALL);
+    let out = mechsim(dir.path(), &["run", &file, "--out", "res"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for needle in [
+        "Wilson 95% CI",
+        "coin change",
+        "pairwise Welch t-tests",
+        "Bonferroni alpha = 0.05 / 3",
+        "dhumbal-aggressive vs dhumbal-balanced",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    for f in [
+        "rounds.csv",
+        "timing.csv",
+        "summary.json",
+        "summary.csv",
+        "pairwise.csv",
+        "manifest.json",
+    ] {
+        assert!(dir.path().join("res").join(f).is_file(), "{f}");
+    }
+    let rounds = fs::read_to_string(dir.path().join("res/rounds.csv")).unwrap();
+    assert_eq!(
+        rounds.lines().count(),
+        1 + 3 * 40 * 3,
+        "header + seeds x rounds x seats"
+    );
+    let header = rounds.lines().next().unwrap();
+    for col in [
+        "scenario",
+        "seed",
+        "round",
+        "seat",
+        "policy",
+        "hand_value",
+        "coin_change",
+        "won",
+        "called",
+        "call_succeeded",
+        "forced_showdown",
+        "turns",
+        "cards_discarded",
+        "decisions",
+    ] {
+        assert!(header.split(',').any(|c| c == col), "column {col} in {header}");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("res/summary.json")).unwrap()).unwrap();
+    let first = &summary["participants"][0];
+    for key in [
+        "policy",
+        "rounds",
+        "wins",
+        "win_rate",
+        "win_ci_low",
+        "win_ci_high",
+        "coin_change_mean",
+        "jhyap_calls",
+        "jhyap_success_rate",
+        "cards_discarded_per_round",
+        "risk_corr",
+        "ms_per_decision",
+        "mean_turns_per_round",
+    ] {
+        assert!(!first[key].is_null(), "summary key {key}");
+    }
+    assert_eq!(summary["pairwise"].as_array().unwrap().len(), 6, "3 pairs x 2 metrics");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("res/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["scenario_sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(manifest["seeds"].as_array().unwrap().len(), 3);
+    assert!(manifest["wall_seconds"].as_f64().unwrap() >= 0.0);
+}
+
+#[test]
+fn an_existing_output_directory_is_refused_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "s.toml", SMALL);
+    fs::create_dir(dir.path().join("res")).unwrap();
+    fs::write(dir.path().join("res/old.csv"), "old").unwrap();
+    let out = mechsim(dir.path(), &["run", &file, "--out", "res", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("res already exists and is not empty; pass --force"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(dir.path().join("res/old.csv").exists(), "nothing touched");
+    let out = mechsim(dir.path(), &["run", &file, "--out", "res", "--quiet", "--force"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!dir.path().join("res/old.csv").exists(), "replaced, never mixed");
+    assert!(dir.path().join("res/rounds.csv").exists());
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "no staging directory left behind");
+}
+
+#[test]
+fn check_validates_every_shipped_scenario() {
+    let mut files: Vec<String> = Vec::new();
+    for entry in walk(&root().join("scenarios")) {
+        files.push(entry.display().to_string());
+    }
+    assert!(files.len() >= 4);
+    let mut args = vec!["check"];
+    args.extend(files.iter().map(String::as_str));
+    let out = mechsim(&root(), &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).lines().filter(|l| l.starts_with("ok: ")).count(),
+        files.len()
+    );
+}
+
+pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else if p.extension().is_some_and(|e| e == "toml") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn list_prints_games_and_policies_with_help() {
+    let out = mechsim(&root(), &["list", "games"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("dhumbal") && text.contains("rule sets: paper, traditional"),
+        "{text}"
+    );
+    assert!(text.contains("jhyap_threshold"), "{text}");
+    let out = mechsim(&root(), &["list", "policies"]);
+    let text = stdout(&out);
+    for p in [
+        "random",
+        "dhumbal-aggressive",
+        "dhumbal-conservative",
+        "dhumbal-balanced",
+        "dhumbal-opportunistic",
+    ] {
+        assert!(text.contains(p), "{p} in {text}");
+    }
+    let out = mechsim(&root(), &["list", "gmaes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("possible values: games, policies"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Each kind of bad input: (file text, expected pieces of the message).
+#[test]
+fn bad_scenarios_get_precise_messages() {
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            SMALL.replace("rounds = 40", "roundz = 40"),
+            vec!["bad.toml:5:1:", "key `roundz`", "did you mean `rounds`?"],
+        ),
+        (
+            SMALL.replace("rounds = 40", "rounds = -4"),
+            vec!["bad.toml:5:10:", "key `rounds`"],
+        ),
+        (
+            SMALL.replace("rounds = 40", "rounds = 0"),
+            vec!["bad.toml:5:10:", "must be in 1..=1000000000, found 0"],
+        ),
+        (
+            SMALL.replace("tables = 2", "tables = \"two\""),
+            vec!["bad.toml:7:10:", "key `tables`", "expected u64"],
+        ),
+        (
+            SMALL.replace("\"dhumbal-balanced\"", "\"dhumbal-balance\""),
+            vec![
+                "bad.toml:14:10:",
+                "key `seats[1].policy`",
+                "unknown policy \"dhumbal-balance\"",
+                "did you mean \"dhumbal-balanced\"?",
+                "valid: \"random\"",
+            ],
+        ),
+        (
+            SMALL.replace("name = \"dhumbal\"", "name = \"poker\""),
+            vec![
+                "bad.toml:8:17:",
+                "key `game.name`",
+                "unknown game \"poker\"",
+                "registered: \"dhumbal\"",
+            ],
+        ),
+        (
+            SMALL.replace("rules = \"paper\"", "rules = \"papper\""),
+            vec!["key `game.rules`", "did you mean \"paper\"?", "\"traditional\""],
+        ),
+        (
+            SMALL.replace("players = 3 }", "players = 3, turncap = 5 }"),
+            vec!["key `game.turncap`", "did you mean `turn_cap`?"],
+        ),
+        (
+            SMALL.replace("players = 3 }", "players = 3, pickup = \"mine\" }"),
+            vec!["key `game.pickup`", "one of \"own_discard\", \"previous_discard\""],
+        ),
+        (
+            SMALL.replace("players = 3 }", "players = 3, turn_cap = 0 }"),
+            vec!["key `game.turn_cap`", "an integer in 1..=1000000"],
+        ),
+        (
+            SMALL.replace("players = 3", "players = 4"),
+            vec!["key `game.players`", "4 players but 3 [[seats]] entries"],
+        ),
+        (
+            SMALL.replace("rotation = \"rotate\"", "rotation = \"rotating\""),
+            vec!["key `rotation`", "did you mean \"rotate\"?"],
+        ),
+        (
+            SMALL.replace("kind = \"tournament\"", "kind = \"auction\""),
+            vec!["key `kind`", "this build runs: \"tournament\""],
+        ),
+        (
+            SMALL.replace("policy = \"random\"", "policy = \"random\"\niterations = 5"),
+            vec![
+                "key `seats[2].iterations`",
+                "unknown key `iterations`",
+                "valid keys: `policy`, `label`",
+            ],
+        ),
+        (
+            SMALL.replace("seeds = 3", "seeds = 3.5"),
+            vec!["key `seeds`", "number of replicates"],
+        ),
+        (
+            SMALL.replace("[[seats]]\npolicy = \"random\"\n", "[[seats]]\nlabel = \"x\"\n"),
+            vec!["key `seats[2]`", "missing required key `policy`"],
+        ),
+        (
+            SMALL.replace("name = \"small\"\n", ""),
+            vec!["missing required key `name`"],
+        ),
+        (
+            "name = \"x\"\nkind = \"tournament\"\ngame = {\n".to_string(),
+            vec!["bad.toml:3:", "invalid TOML"],
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (text, pieces) in cases {
+        let file = write(dir.path(), "bad.toml", &text);
+        let out = mechsim(dir.path(), &["check", &file]);
+        assert_eq!(out.status.code(), Some(2), "should fail:\n{text}");
+        let err = stderr(&out);
+        assert!(!err.contains("panicked"), "{err}");
+        for piece in pieces {
+            assert!(err.contains(piece), "expected {piece:?} in\n{err}\nfor\n{text}");
+        }
+        let out = mechsim(dir.path(), &["run", &file, "--quiet", "--out", "never"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(!dir.path().join("never").exists(), "no output for an invalid scenario");
+    }
+}
+
+#[test]
+fn bad_flags_and_missing_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mechsim(dir.path(), &["run", "nope.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot read scenario nope.toml"),
+        "{}",
+        stderr(&out)
+    );
+    let file = write(dir.path(), "s.toml", SMALL);
+    let out = mechsim(dir.path(), &["run", &file, "--threads", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--threads"), "{}", stderr(&out));
+    let out = mechsim(dir.path(), &["run", &file, "--rounds", "abc"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("invalid value 'abc'"), "{}", stderr(&out));
+    let out = mechsim(dir.path(), &["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = mechsim(dir.path(), &["check", &file, "nope.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("1 of 2 file(s) invalid"), "{}", stderr(&out));
+}
+
+#[test]
+fn rounds_and_seeds_flags_scale_a_run_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "s.toml", SMALL);
+    let out = mechsim(
+        dir.path(),
+        &["run", &file, "--out", "r", "--rounds", "5", "--seeds", "1", "--quiet"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "--quiet prints nothing");
+    let rounds = fs::read_to_string(dir.path().join("r/rounds.csv")).unwrap();
+    assert_eq!(rounds.lines().count(), 1 + 5 * 3);
+}

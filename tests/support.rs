@@ -1,0 +1,48 @@
+//! Helpers shared by the integration tests: running the binary, temporary scenario files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root (scenario paths are relative to it).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `mechsim` with `args` in `dir`.
+pub fn mechsim(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mechsim"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the mechsim binary runs")
+}
+
+/// Standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Standard output as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A small valid tournament scenario.
+pub const SMALL: &str = r#"name = "small"
+kind = "tournament"
+seed = 3
+seeds = 3
+rounds = 40
+rotation = "rotate"
+tables = 2
+game = { name = "dhumbal", rules = "paper", players = 3 }
+
+[[seats]]
+policy = "dhumbal-aggressive"
+
+[[seats]]
+policy = "dhumbal-balanced"
+
+[[seats]]
+policy = "random"
+"#;

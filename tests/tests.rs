@@ -1,0 +1,8 @@
+//! The one integration test binary: each module tests one user-facing capability through
+//! the public library API or the `mechsim` binary.
+
+mod cli;
+mod conformance;
+mod determinism;
+mod scenarios;
+mod support;
