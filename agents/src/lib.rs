@@ -117,6 +117,11 @@ impl Batch {
 }
 
 /// Softmax over the legal entries of `logits`; illegal actions get probability exactly 0.
+///
+/// ```
+/// let p = mechsim_agents::masked_softmax(&[2.0, 7.0, 2.0], &[true, false, true]);
+/// assert_eq!(p, vec![0.5, 0.0, 0.5]);
+/// ```
 pub fn masked_softmax(logits: &[f32], mask: &[bool]) -> Vec<f32> {
     let max = logits
         .iter()
@@ -137,6 +142,14 @@ pub fn masked_softmax(logits: &[f32], mask: &[bool]) -> Vec<f32> {
 }
 
 /// The legal action with the largest logit (ties: the lowest id); `None` if none is legal.
+///
+/// ```
+/// use mechsim_agents::{Batch, masked_argmax};
+/// let mut batch = Batch::new(2, 3);
+/// batch.push(&[0.5, 1.0], &[0, 2]).unwrap();
+/// // Action 1 has the largest logit but is illegal here.
+/// assert_eq!(masked_argmax(&[0.1, 9.0, 0.3], batch.mask(0)), Some(2));
+/// ```
 pub fn masked_argmax(logits: &[f32], mask: &[bool]) -> Option<u32> {
     logits
         .iter()

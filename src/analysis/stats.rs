@@ -27,6 +27,12 @@ pub fn variance(xs: &[f64]) -> f64 {
 
 /// Wilson score interval for `successes` out of `n` at normal quantile `z`.
 /// Returns (0, 0) for n = 0.
+///
+/// ```
+/// use mechsim::analysis::stats::{Z95, wilson_interval};
+/// let (low, high) = wilson_interval(30, 100, Z95);
+/// assert!((low - 0.2189).abs() < 1e-4 && (high - 0.3958).abs() < 1e-4);
+/// ```
 pub fn wilson_interval(successes: u64, n: u64, z: f64) -> (f64, f64) {
     if n == 0 {
         return (0.0, 0.0);

@@ -113,8 +113,14 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     } else {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} rounds, {per_sec}, eta {eta}")
+            ProgressStyle::with_template("{prefix} [{bar:30}] {human_pos}/{human_len} rounds, {rate}, eta {eta}")
                 .context("progress bar template")?
+                .with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0} rounds/s", state.per_sec());
+                    },
+                )
                 .progress_chars("=> "),
         );
         bar.set_prefix(scenario.plan.scenario.clone());

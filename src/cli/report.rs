@@ -12,6 +12,24 @@ fn extra(p: &crate::analysis::tournament::ParticipantSummary, key: &str) -> Opti
     p.extra.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_f64())
 }
 
+/// Metrics that have their own column; any other game metric gets an extra column.
+const OWN_COLUMNS: &[&str] = &[
+    "jhyap_calls",
+    "jhyap_success_rate",
+    "cards_discarded_per_round",
+    "risk_corr",
+    "mean_turns_per_round",
+];
+
+/// `x` with three significant digits (decision times span nanoseconds to seconds).
+fn significant(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let digits = (2 - x.abs().log10().floor() as i32).max(0) as usize;
+    format!("{x:.digits$}")
+}
+
 fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "-".to_string(), |x| format!("{x:.digits$}"))
 }
@@ -36,9 +54,20 @@ pub fn render(scenario: &Scenario, result: &TournamentResult, wall_seconds: f64,
         result.threads
     );
     let label_width = plan.seats.iter().map(|p| p.label.len()).max().unwrap_or(6).max(6);
-    let _ = writeln!(
+    let others: Vec<&'static str> = s
+        .participants
+        .first()
+        .map(|p| {
+            p.extra
+                .iter()
+                .map(|(k, _)| *k)
+                .filter(|k| !OWN_COLUMNS.contains(k))
+                .collect()
+        })
+        .unwrap_or_default();
+    let _ = write!(
         out,
-        "{:<4} {:<lw$} {:>7} {:>17} {:>10} {:>7} {:>7} {:>9} {:>7} {:>8}",
+        "{:<4} {:<lw$} {:>7} {:>17} {:>10} {:>7} {:>7} {:>9} {:>7} {:>9}",
         "seat",
         "policy",
         "win %",
@@ -51,12 +80,16 @@ pub fn render(scenario: &Scenario, result: &TournamentResult, wall_seconds: f64,
         "ms/dec",
         lw = label_width
     );
+    for k in &others {
+        let _ = write!(out, " {:>12}", k.replace('_', " "));
+    }
+    out.push('\n');
     for p in &s.participants {
         let ci = format!("[{:.1}, {:.1}]", 100.0 * p.win_ci_low, 100.0 * p.win_ci_high);
         let success = extra(p, "jhyap_success_rate").map(|x| 100.0 * x);
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "{:<4} {:<lw$} {:>7.1} {:>17} {:>+10.2} {:>7} {:>6}% {:>9} {:>7} {:>8.4}",
+            "{:<4} {:<lw$} {:>7.1} {:>17} {:>+10.2} {:>7} {:>6}% {:>9} {:>7} {:>9}",
             p.seat,
             p.label,
             100.0 * p.win_rate,
@@ -66,9 +99,13 @@ pub fn render(scenario: &Scenario, result: &TournamentResult, wall_seconds: f64,
             opt(success, 1),
             opt(extra(p, "cards_discarded_per_round"), 2),
             opt(extra(p, "risk_corr"), 3),
-            p.ms_per_decision,
+            significant(p.ms_per_decision),
             lw = label_width
         );
+        for k in &others {
+            let _ = write!(out, " {:>12}", opt(extra(p, k), 2));
+        }
+        out.push('\n');
     }
     let illegal: u64 = s.participants.iter().map(|p| p.illegal_actions).sum();
     if illegal > 0 {
@@ -123,4 +160,17 @@ pub fn render(scenario: &Scenario, result: &TournamentResult, wall_seconds: f64,
         out_dir.display()
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::significant;
+
+    #[test]
+    fn three_significant_digits() {
+        assert_eq!(significant(0.000_123_4), "0.000123");
+        assert_eq!(significant(12.345), "12.3");
+        assert_eq!(significant(1234.5), "1234");
+        assert_eq!(significant(0.0), "0");
+    }
 }

@@ -55,6 +55,10 @@ pub trait State: Clone + Send + Sync + 'static {
     fn observation(&self, player: usize, out: &mut [f32]);
     /// A hash identifying `player`'s information state (what they know).
     fn information_state_key(&self, player: usize) -> u64;
+    /// True if `action` is legal here (override when a faster test than a search exists).
+    fn is_legal(&self, action: Action) -> bool {
+        self.legal_actions().contains(&action)
+    }
     /// Chance outcomes and their probabilities when `turn()` is `Turn::Chance`.
     fn chance_outcomes(&self) -> Vec<(Action, f64)> {
         Vec::new()

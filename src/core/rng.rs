@@ -40,6 +40,16 @@ pub enum Stream {
 pub const MAX_REPLICATE_SEED: u64 = (1 << 53) - 1;
 
 /// The seed of replicate `r` of a scenario seeded `scenario_seed` (53 bits).
+///
+/// ```
+/// use mechsim::core::rng::{MAX_REPLICATE_SEED, SimRng, Stream, derive_seed, replicate_seed};
+/// let replicate = replicate_seed(42, 0);
+/// assert!(replicate <= MAX_REPLICATE_SEED);
+/// // Table 3's stream is a pure function of the replicate seed: no shared state.
+/// let mut a = SimRng::derived(replicate, Stream::Table, 3);
+/// let mut b = SimRng::new(derive_seed(replicate, Stream::Table, 3));
+/// assert_eq!(a.next_u64(), b.next_u64());
+/// ```
 pub fn replicate_seed(scenario_seed: u64, r: u64) -> u64 {
     derive_seed(scenario_seed, Stream::Replicate, r) & MAX_REPLICATE_SEED
 }

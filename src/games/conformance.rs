@@ -76,6 +76,11 @@ pub fn check_game<G: Game>(
                             return fail("non-finite observation".into());
                         }
                     }
+                    for a in 0..game.num_distinct_actions() as u32 {
+                        if state.is_legal(a) != legal.binary_search(&a).is_ok() {
+                            return fail(format!("is_legal({a}) disagrees with legal_actions {legal:?}"));
+                        }
+                    }
                     let action = legal[rng.below(legal.len())];
                     let mut twin = state.clone();
                     if twin.legal_actions() != legal || twin.information_state_key(p) != state.information_state_key(p)

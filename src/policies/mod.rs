@@ -13,6 +13,36 @@ use crate::core::policy::Policy;
 pub type PolicyBuilder<G> = fn(&G, &Params) -> Result<Box<dyn Policy<G>>, String>;
 
 /// A registered policy: name, help, parameters and constructor.
+///
+/// The README's example policy, registered the way built-in policies are:
+///
+/// ```
+/// use mechsim::core::{Action, Policy, SimRng, State};
+/// use mechsim::games::dhumbal::{Dhumbal, DhumbalState};
+/// use mechsim::policies::PolicyEntry;
+///
+/// struct LowestFirst;
+///
+/// impl Policy<Dhumbal> for LowestFirst {
+///     fn act(&mut self, state: &DhumbalState, _player: usize, _rng: &mut SimRng) -> Action {
+///         state.legal_actions()[0]
+///     }
+/// }
+///
+/// let entry: PolicyEntry<Dhumbal> = PolicyEntry {
+///     name: "lowest-first",
+///     help: "always the lowest legal action id",
+///     params: &[],
+///     build: |_, _| Ok(Box::new(LowestFirst)),
+/// };
+/// # use mechsim::core::{Game, Params};
+/// # use mechsim::games::dhumbal::DhumbalRules;
+/// # let game = Dhumbal::new(DhumbalRules::paper(), 2);
+/// # let mut policy = (entry.build)(&game, &Params::new()).unwrap();
+/// # let mut rng = SimRng::new(1);
+/// # let state = game.new_initial_state(&mut rng);
+/// # assert_eq!(policy.act(&state, 0, &mut rng), state.legal_actions()[0]);
+/// ```
 pub struct PolicyEntry<G: Game> {
     /// Name used in scenario files (`policy = "..."`).
     pub name: &'static str,

@@ -188,7 +188,7 @@ fn decide<G: Tournament>(
                 let tally = &mut table.tallies[participant];
                 tally.decisions += 1;
                 tally.decision_ns += elapsed;
-                if !state.legal_actions().contains(&action) {
+                if !state.is_legal(action) {
                     tally.illegal += 1;
                     if config.abort_on_illegal {
                         failure.0 = Some(format!(

@@ -168,11 +168,32 @@ pub fn is_discard(action: u32) -> bool {
     (SINGLE_BASE..PICKUP).contains(&action)
 }
 
+/// True if `action` is one of the ace-high runs (Q-K-A, J-Q-K-A, 10-J-Q-K-A).
+pub fn is_ace_high_run(action: u32) -> bool {
+    action >= RUN_BASE && action < PICKUP && (action - RUN_BASE) % RUNS_PER_SUIT >= 30
+}
+
 /// The action that discards exactly `group`, if `group` is a legal shape.
 pub fn discard_action(group: CardSet, ace_high_runs: bool) -> Option<u32> {
-    let mut legal = Vec::new();
-    push_discards(group, ace_high_runs, &mut legal);
-    legal.into_iter().find(|a| discard_group(*a) == group)
+    let n = group.count_ones();
+    if n == 0 || group >> 52 != 0 {
+        return None;
+    }
+    let first = group.trailing_zeros() as Card;
+    if n == 1 {
+        return Some(SINGLE_BASE + u32::from(first));
+    }
+    let r = u32::from(rank(first));
+    let suits = (group >> (r * 4)) & 0xF;
+    if suits << (r * 4) == group {
+        let k = SET_SUBSETS.iter().position(|s| u64::from(*s) == suits)?;
+        return Some(SET_BASE + r * 11 + k as u32);
+    }
+    let s = u32::from(suit(first));
+    RUN_SHAPES
+        .iter()
+        .position(|shape| shape.clubs_mask << s == group && (ace_high_runs || !shape.ace_high))
+        .map(|k| RUN_BASE + s * RUNS_PER_SUIT + k as u32)
 }
 
 /// Appends every legal discard of `hand` (ascending ids) to `out`.
@@ -267,6 +288,17 @@ mod tests {
         assert_eq!(legal.len(), 5 + 4 + 1, "{groups:?}");
         assert!(groups.contains(&"discard 3H+4H+5H".to_string()));
         assert!(groups.contains(&"discard 5C+5H+5S".to_string()));
+    }
+
+    #[test]
+    fn discard_action_inverts_discard_group() {
+        for a in SINGLE_BASE..PICKUP {
+            let g = discard_group(a);
+            assert_eq!(discard_action(g, true), Some(a), "{}", action_label(a));
+            assert_eq!(discard_action(g, false).is_some(), !is_ace_high_run(a));
+        }
+        assert_eq!(discard_action(set_of(&[0, 5]), true), None, "AC + 2D is no group");
+        assert_eq!(discard_action(0, true), None);
     }
 
     #[test]

@@ -101,6 +101,19 @@ pub struct Outcome {
 }
 
 /// The Dhumbal game: rules and number of players.
+///
+/// ```
+/// use mechsim::core::{Game, SimRng, State};
+/// use mechsim::games::dhumbal::{Dhumbal, DhumbalRules};
+/// let game = Dhumbal::new(DhumbalRules::paper(), 4);
+/// let mut rng = SimRng::new(7);
+/// let mut state = game.new_initial_state(&mut rng);
+/// while !state.is_terminal() {
+///     let legal = state.legal_actions();
+///     state.apply_action(legal[rng.below(legal.len())]);
+/// }
+/// assert_eq!(state.returns().iter().sum::<f64>(), 0.0); // coins are zero-sum
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Dhumbal {
     /// The rules of every round.
@@ -526,6 +539,20 @@ impl State for DhumbalState {
                 "illegal action {a} ({}) in phase {phase:?}; callers must pass a legal action",
                 cards::action_label(a)
             ),
+        }
+    }
+
+    fn is_legal(&self, action: Action) -> bool {
+        match self.phase {
+            Phase::Call => action == CALL || action == NO_CALL,
+            Phase::Discard => {
+                let group = cards::discard_group(action);
+                cards::is_discard(action)
+                    && self.hands[self.current] & group == group
+                    && (self.rules.ace_high_runs || !cards::is_ace_high_run(action))
+            }
+            Phase::Pick => action == DRAW || (action == PICKUP && self.offer.is_some()),
+            Phase::Over => false,
         }
     }
 
