@@ -5,6 +5,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
+use crate::core::tournament::MetricValue;
 use crate::runner::TournamentResult;
 use crate::scenario::Scenario;
 
@@ -103,7 +104,13 @@ pub fn render(scenario: &Scenario, result: &TournamentResult, wall_seconds: f64,
             lw = label_width
         );
         for k in &others {
-            let _ = write!(out, " {:>12}", opt(extra(p, k), 2));
+            let value = p.extra.iter().find(|(key, _)| key == k).map(|(_, v)| *v);
+            let text = match value {
+                Some(MetricValue::Int(i)) => i.to_string(),
+                Some(v) => format!("{:.3}", v.as_f64()),
+                None => "-".to_string(),
+            };
+            let _ = write!(out, " {text:>12}");
         }
         out.push('\n');
     }

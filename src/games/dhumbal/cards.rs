@@ -170,7 +170,7 @@ pub fn is_discard(action: u32) -> bool {
 
 /// True if `action` is one of the ace-high runs (Q-K-A, J-Q-K-A, 10-J-Q-K-A).
 pub fn is_ace_high_run(action: u32) -> bool {
-    action >= RUN_BASE && action < PICKUP && (action - RUN_BASE) % RUNS_PER_SUIT >= 30
+    (RUN_BASE..PICKUP).contains(&action) && (action - RUN_BASE) % RUNS_PER_SUIT >= 30
 }
 
 /// The action that discards exactly `group`, if `group` is a legal shape.
