@@ -104,9 +104,7 @@ impl ParamSpec {
                 if choices.contains(&s.as_str()) {
                     Ok(ParamValue::Str(s))
                 } else {
-                    let hint = did_you_mean(&s, choices.iter().copied())
-                        .map(|c| format!("; did you mean \"{c}\"?"))
-                        .unwrap_or_default();
+                    let hint = value_hint(&s, choices.iter().copied());
                     Err(format!("`{}` must be {}, found \"{s}\"{hint}", self.name, self.kind))
                 }
             }
@@ -134,6 +132,13 @@ pub fn did_you_mean<'a>(given: &str, candidates: impl IntoIterator<Item = &'a st
         .filter(|(edits, similarity, _)| *edits <= budget || *similarity >= 0.85)
         .min_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
         .map(|(_, _, c)| c)
+}
+
+/// `; did you mean "x"?` for the closest candidate, or nothing (for value errors).
+pub fn value_hint<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    did_you_mean(given, candidates)
+        .map(|c| format!("; did you mean \"{c}\"?"))
+        .unwrap_or_default()
 }
 
 /// Validated parameter values by name.

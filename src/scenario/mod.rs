@@ -11,7 +11,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::core::error::{Error, Result};
-use crate::core::params::{GameSpec, ParamValue, Params, did_you_mean, unknown_key_message};
+use crate::core::params::{GameSpec, ParamValue, Params, unknown_key_message, value_hint};
 use crate::core::rng::{MAX_REPLICATE_SEED, replicate_seed};
 use crate::runner::registry::{self, GameEntry};
 use crate::runner::{SeatPlan, TournamentPlan};
@@ -198,9 +198,7 @@ fn validate(ctx: &Ctx<'_>, raw: RawScenario, text: &str) -> Result<Scenario> {
         ));
     }
     if !KINDS.contains(&raw.kind.as_str()) {
-        let hint = did_you_mean(&raw.kind, KINDS.iter().copied())
-            .map(|k| format!("; did you mean \"{k}\"?"))
-            .unwrap_or_default();
+        let hint = value_hint(&raw.kind, KINDS.iter().copied());
         return Err(ctx.error_at(
             &[key("kind")],
             false,
@@ -241,29 +239,13 @@ fn validate(ctx: &Ctx<'_>, raw: RawScenario, text: &str) -> Result<Scenario> {
             ));
         }
     };
-    let rounds = raw.rounds.unwrap_or(100);
-    if !(1..=1_000_000_000).contains(&rounds) {
-        return Err(ctx.error_at(
-            &[key("rounds")],
-            false,
-            format!("must be in 1..=1000000000, found {rounds}"),
-        ));
-    }
-    let tables = raw.tables.unwrap_or(1);
-    if !(1..=100_000).contains(&tables) {
-        return Err(ctx.error_at(
-            &[key("tables")],
-            false,
-            format!("must be in 1..=100000, found {tables}"),
-        ));
-    }
+    let rounds = in_range(ctx, "rounds", raw.rounds.unwrap_or(100), 1..=1_000_000_000)?;
+    let tables = in_range(ctx, "tables", raw.tables.unwrap_or(1), 1..=100_000)?;
     let rotation = match raw.rotation.as_deref() {
         None | Some("none") => Rotation::None,
         Some("rotate") => Rotation::Rotate,
         Some(other) => {
-            let hint = did_you_mean(other, ["none", "rotate"])
-                .map(|k| format!("; did you mean \"{k}\"?"))
-                .unwrap_or_default();
+            let hint = value_hint(other, ["none", "rotate"]);
             return Err(ctx.error_at(
                 &[key("rotation")],
                 false,
@@ -300,6 +282,18 @@ fn validate(ctx: &Ctx<'_>, raw: RawScenario, text: &str) -> Result<Scenario> {
     })
 }
 
+fn in_range(ctx: &Ctx<'_>, name: &str, value: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ctx.error_at(
+            &[key(name)],
+            false,
+            format!("must be in {}..={}, found {value}", range.start(), range.end()),
+        ))
+    }
+}
+
 fn quoted(items: &[&str]) -> String {
     items.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")
 }
@@ -319,9 +313,7 @@ fn validate_game(ctx: &Ctx<'_>, table: &toml::Table, seats: usize) -> Result<(Ga
     };
     let Some(entry) = registry::game(&name) else {
         let names: Vec<&str> = registry::games().iter().map(|g| g.name).collect();
-        let hint = did_you_mean(&name, names.iter().copied())
-            .map(|k| format!("; did you mean \"{k}\"?"))
-            .unwrap_or_default();
+        let hint = value_hint(&name, names.iter().copied());
         return Err(ctx.error_at(
             &at("name"),
             false,
@@ -338,8 +330,7 @@ fn validate_game(ctx: &Ctx<'_>, table: &toml::Table, seats: usize) -> Result<(Ga
             let given = other.as_str().map_or_else(|| other.to_string(), |s| format!("\"{s}\""));
             let hint = other
                 .as_str()
-                .and_then(|s| did_you_mean(s, entry.rule_sets.iter().copied()))
-                .map(|k| format!("; did you mean \"{k}\"?"))
+                .map(|s| value_hint(s, entry.rule_sets.iter().copied()))
                 .unwrap_or_default();
             return Err(ctx.error_at(
                 &at("rules"),
@@ -430,9 +421,7 @@ fn validate_seats(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table]) -> Re
             }
         };
         let Some(info) = policies.iter().find(|p| p.name == policy) else {
-            let hint = did_you_mean(&policy, names.iter().copied())
-                .map(|k| format!("; did you mean \"{k}\"?"))
-                .unwrap_or_default();
+            let hint = value_hint(&policy, names.iter().copied());
             return Err(ctx.error_at(
                 &at("policy"),
                 false,
