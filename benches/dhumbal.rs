@@ -59,16 +59,17 @@ fn tournament(c: &mut Criterion) {
     let s = scenario::load(&root.join("scenarios/dhumbal/rule_based.toml"))
         .expect("scenario")
         .scaled_down(1024, 1);
+    let plan = s.tournament().expect("a tournament").clone();
     let entry = registry::game("dhumbal").expect("registered");
     let mut group = c.benchmark_group("tournament");
-    group.throughput(Throughput::Elements(s.plan.rounds));
+    group.throughput(Throughput::Elements(plan.rounds));
     group.sample_size(20);
     let options = RunOptions {
         threads: Some(1),
         ..RunOptions::default()
     };
     group.bench_function("rule_based_1024_rounds_1_seed", |b| {
-        b.iter(|| (entry.run_tournament)(&s.plan, &options).expect("runs"))
+        b.iter(|| (entry.run_tournament)(&plan, &options).expect("runs"))
     });
     group.finish();
 }

@@ -1,7 +1,7 @@
 //! mechsim: a simulator for multi-agent games and mechanism design.
 //!
-//! Layers, depended on in one direction only: `core` (vocabulary) <- `games`, `policies`,
-//! `analysis` (rules, agents, statistics) <- `world` (the bevy_ecs tournament world) and
+//! Layers, depended on in one direction only: `core` (vocabulary) <- `games`, `search`,
+//! `policies`, `analysis` (rules, algorithms, agents, statistics) <- `world` (the bevy_ecs tournament world) and
 //! `runner` (replicates in parallel, the registry) <- `scenario` (files -> validated runs)
 //! <- `output` (CSV, summaries, manifests) <- `cli`.
 
@@ -13,4 +13,5 @@ pub mod output;
 pub mod policies;
 pub mod runner;
 pub mod scenario;
+pub mod search;
 pub mod world;

@@ -15,15 +15,16 @@ fn load(text: &str) -> Scenario {
 }
 
 fn rounds_csv(s: &Scenario, threads: usize) -> Vec<u8> {
-    let entry = registry::game(&s.plan.game.name).unwrap();
+    let plan = s.tournament().unwrap();
+    let entry = registry::game(&plan.game.name).unwrap();
     let options = RunOptions {
         threads: Some(threads),
         ..RunOptions::default()
     };
-    let result = (entry.run_tournament)(&s.plan, &options).unwrap();
+    let result = (entry.run_tournament)(plan, &options).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rounds.csv");
-    output::write_rounds_csv(&path, s, &result).unwrap();
+    output::write_rounds_csv(&path, plan, &result).unwrap();
     fs::read(path).unwrap()
 }
 
@@ -48,7 +49,7 @@ fn replicates_are_independent_of_their_neighbours() {
     // Run the three replicates together, then the second alone (as a shard would).
     let s = load(SMALL);
     let together = String::from_utf8(rounds_csv(&s, 2)).unwrap();
-    let second = s.plan.seeds[1];
+    let second = s.tournament().unwrap().seeds[1];
     let alone = load(&SMALL.replace("seeds = 3", &format!("seeds = [{second}]")));
     let alone = String::from_utf8(rounds_csv(&alone, 1)).unwrap();
     let pick = |text: &str| -> Vec<String> {

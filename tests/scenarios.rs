@@ -1,8 +1,9 @@
-//! Every shipped scenario runs, scaled down to a few rounds and replicates, so none goes
-//! stale; each produces one row per round and seat and a summary that adds up.
+//! Every shipped scenario runs, scaled down to a few rounds, replicates and search
+//! iterations, so none goes stale: tournaments produce a row per round and seat and a
+//! summary that adds up; solver runs produce a falling curve.
 
 use mechsim::runner::{RunOptions, registry};
-use mechsim::scenario;
+use mechsim::scenario::{self, Plan};
 
 use crate::cli::walk;
 use crate::support::root;
@@ -10,30 +11,64 @@ use crate::support::root;
 #[test]
 fn every_shipped_scenario_runs_scaled_down() {
     let files = walk(&root().join("scenarios"));
-    assert!(files.iter().any(|f| f.ends_with("dhumbal/rule_based.toml")));
-    assert!(files.iter().any(|f| f.ends_with("quickstart.toml")));
+    for required in [
+        "dhumbal/rule_based.toml",
+        "quickstart.toml",
+        "dhumbal/championship.toml",
+        "search/kuhn_cfr.toml",
+    ] {
+        assert!(files.iter().any(|f| f.ends_with(required)), "{required} is shipped");
+    }
     for file in files {
         let s = scenario::load(&file)
             .unwrap_or_else(|e| panic!("{e}"))
-            .scaled_down(12, 2);
-        let entry = registry::game(&s.plan.game.name).unwrap();
-        let result = (entry.run_tournament)(&s.plan, &RunOptions::default())
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        let rows: usize = result.replicates.iter().map(|r| r.rows.len()).sum();
-        let seats = s.plan.seats.len();
-        assert!(
-            rows <= 12 * 2 * seats && rows >= 12 * 2 * 2,
-            "{}: {rows} rows",
-            file.display()
-        );
-        let wins: u64 = result.summary.participants.iter().map(|p| p.wins).sum();
-        assert_eq!(wins, 12 * 2, "{}: one winner per round", file.display());
-        let coins: f64 = result
-            .summary
-            .participants
-            .iter()
-            .map(|p| p.payoff_mean * p.rounds as f64)
-            .sum();
-        assert!(coins.abs() < 1e-6, "{}: zero-sum payoffs, got {coins}", file.display());
+            .smoke_test(6, 2, 16);
+        let entry = registry::game(&s.game.name).unwrap();
+        match &s.plan {
+            Plan::Tournament(plan) => {
+                let result = (entry.run_tournament)(plan, &RunOptions::default())
+                    .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+                let rows: usize = result.replicates.iter().map(|r| r.rows.len()).sum();
+                let seats = plan.seats.len();
+                let rounds = plan.rounds * plan.seeds.len() as u64;
+                assert!(
+                    rows as u64 <= rounds * seats as u64 && rows as u64 >= rounds * 2,
+                    "{}: {rows} rows",
+                    file.display()
+                );
+                let wins: u64 = result.summary.participants.iter().map(|p| p.wins).sum();
+                assert!(wins <= rounds, "{}: at most one winner per round", file.display());
+                let payoff: f64 = result
+                    .summary
+                    .participants
+                    .iter()
+                    .map(|p| p.payoff_mean * p.rounds as f64)
+                    .sum();
+                assert!(
+                    payoff.abs() < 1e-6,
+                    "{}: zero-sum payoffs, got {payoff}",
+                    file.display()
+                );
+                let searchers = plan
+                    .seats
+                    .iter()
+                    .filter(|s| matches!(s.policy.as_str(), "mcts" | "ismcts"))
+                    .count();
+                let decisions: usize = result.replicates.iter().map(|r| r.decisions.len()).sum();
+                assert_eq!(
+                    searchers > 0,
+                    decisions > 0,
+                    "{}: search decisions are logged",
+                    file.display()
+                );
+            }
+            Plan::Solve(plan) => {
+                let result = (entry.run_solve)(plan, &RunOptions::default())
+                    .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+                assert!(!result.curve.is_empty(), "{}", file.display());
+                let (first, last) = (&result.curve[0], result.curve.last().unwrap());
+                assert!(last.nash_conv < first.nash_conv, "{}: NashConv falls", file.display());
+            }
+        }
     }
 }

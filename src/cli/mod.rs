@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::output::{self, RunInfo};
 use crate::runner::RunOptions;
 use crate::runner::registry;
-use crate::scenario;
+use crate::scenario::{self, Plan};
 
 /// mechsim: simulate multi-agent games and mechanisms from scenario files.
 #[derive(Debug, Parser)]
@@ -67,7 +67,7 @@ struct RunArgs {
     /// No progress bar and no report (errors are still printed).
     #[arg(long, short)]
     quiet: bool,
-    /// Run at most this many rounds per replicate (e.g. for a quick look).
+    /// Run at most this many rounds per replicate, or solver iterations (a quick look).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     rounds: Option<u64>,
     /// Run at most this many replicates.
@@ -98,57 +98,89 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+fn progress_bar(quiet: bool, total: u64, prefix: &str, unit: &'static str) -> anyhow::Result<ProgressBar> {
+    if quiet {
+        return Ok(ProgressBar::hidden());
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    let template = format!("{{prefix}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit}, {{rate}}, eta {{eta}}");
+    bar.set_style(
+        ProgressStyle::with_template(&template)
+            .context("progress bar template")?
+            .with_key(
+                "rate",
+                move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} {unit}/s", state.per_sec());
+                },
+            )
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(prefix.to_string());
+    Ok(bar)
+}
+
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut scenario = scenario::load(&args.file)?;
     if args.rounds.is_some() || args.seeds.is_some() {
-        let rounds = args.rounds.unwrap_or(scenario.plan.rounds);
-        let seeds = args.seeds.map_or(scenario.plan.seeds.len(), |s| s as usize);
+        let (rounds, seeds) = match &scenario.plan {
+            Plan::Tournament(t) => (t.rounds, t.seeds.len()),
+            Plan::Solve(s) => (s.iterations, 1),
+        };
+        let rounds = args.rounds.unwrap_or(rounds);
+        let seeds = args.seeds.map_or(seeds, |s| s as usize);
         scenario = scenario.scaled_down(rounds, seeds);
     }
     let out_dir = args.out.clone().unwrap_or_else(|| scenario.output_dir.clone());
     output::check_output_dir(&out_dir, args.force)?;
-    let total = scenario.plan.rounds * scenario.plan.seeds.len() as u64;
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {human_pos}/{human_len} rounds, {rate}, eta {eta}")
-                .context("progress bar template")?
-                .with_key(
-                    "rate",
-                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                        let _ = write!(w, "{:.0} rounds/s", state.per_sec());
-                    },
-                )
-                .progress_chars("=> "),
-        );
-        bar.set_prefix(scenario.plan.scenario.clone());
-        bar
+    let entry = registry::game(&scenario.game.name)
+        .with_context(|| format!("game `{}` is not registered", scenario.game.name))?;
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let (total, unit) = match &scenario.plan {
+        Plan::Tournament(t) => (t.rounds * t.seeds.len() as u64, "rounds"),
+        Plan::Solve(s) => (s.iterations, "iterations"),
     };
+    let bar = progress_bar(args.quiet, total, &scenario.name, unit)?;
     let progress = bar.clone();
     let options = RunOptions {
         threads: args.threads.map(usize::from),
-        on_rounds: Arc::new(move |n| progress.inc(n)),
+        on_progress: Arc::new(move |n| progress.inc(n)),
     };
-    let entry = registry::game(&scenario.plan.game.name)
-        .with_context(|| format!("game `{}` is not registered", scenario.plan.game.name))?;
-    let started = SystemTime::now();
-    let clock = Instant::now();
-    let result =
-        (entry.run_tournament)(&scenario.plan, &options).with_context(|| format!("running {}", args.file.display()))?;
-    let wall = clock.elapsed().as_secs_f64();
-    bar.finish_and_clear();
-    let info = RunInfo {
+    let info = |threads: usize, wall: f64| RunInfo {
         started: humantime::format_rfc3339_seconds(started).to_string(),
         finished: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         wall_seconds: wall,
-        threads: result.threads,
+        threads,
         command: std::env::args().collect(),
     };
-    output::write_tournament(&out_dir, args.force, &scenario, &result, &info)?;
-    if !args.quiet {
-        print!("{}", report::render(&scenario, &result, wall, &out_dir));
+    match &scenario.plan {
+        Plan::Tournament(plan) => {
+            let result =
+                (entry.run_tournament)(plan, &options).with_context(|| format!("running {}", args.file.display()))?;
+            let wall = clock.elapsed().as_secs_f64();
+            bar.finish_and_clear();
+            output::write_tournament(
+                &out_dir,
+                args.force,
+                &scenario,
+                plan,
+                &result,
+                &info(result.threads, wall),
+            )?;
+            if !args.quiet {
+                print!("{}", report::render(plan, &result, wall, &out_dir));
+            }
+        }
+        Plan::Solve(plan) => {
+            let result =
+                (entry.run_solve)(plan, &options).with_context(|| format!("running {}", args.file.display()))?;
+            let wall = clock.elapsed().as_secs_f64();
+            bar.finish_and_clear();
+            output::write_solve(&out_dir, args.force, &scenario, plan, &result, &info(1, wall))?;
+            if !args.quiet {
+                print!("{}", report::render_solve(plan, &result, wall, &out_dir));
+            }
+        }
     }
     Ok(())
 }
@@ -157,15 +189,23 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
     let mut failures = Vec::new();
     for file in files {
         match scenario::load(file) {
-            Ok(s) => println!(
-                "ok: {} ({} `{}`, {} seats, {} seed(s) x {} rounds)",
-                file.display(),
-                s.kind,
-                s.plan.game.name,
-                s.plan.seats.len(),
-                s.plan.seeds.len(),
-                s.plan.rounds
-            ),
+            Ok(s) => match &s.plan {
+                Plan::Tournament(t) => println!(
+                    "ok: {} (tournament of `{}`, {} seats, {} seed(s) x {} rounds)",
+                    file.display(),
+                    t.game.name,
+                    t.seats.len(),
+                    t.seeds.len(),
+                    t.rounds
+                ),
+                Plan::Solve(p) => println!(
+                    "ok: {} (solve `{}` with {}, {} iterations)",
+                    file.display(),
+                    p.game.name,
+                    p.algorithm.name(),
+                    p.iterations
+                ),
+            },
             Err(e) => failures.push(e.to_string()),
         }
     }

@@ -6,8 +6,8 @@ use std::fmt::Write;
 use std::path::Path;
 
 use crate::core::tournament::MetricValue;
-use crate::runner::TournamentResult;
-use crate::scenario::Scenario;
+use crate::runner::solve::{SolvePlan, SolveResult};
+use crate::runner::{TournamentPlan, TournamentResult};
 
 fn extra(p: &crate::analysis::tournament::ParticipantSummary, key: &str) -> Option<f64> {
     p.extra.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_f64())
@@ -35,9 +35,8 @@ fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "-".to_string(), |x| format!("{x:.digits$}"))
 }
 
-/// Renders the report as text.
-pub fn render(scenario: &Scenario, result: &TournamentResult, wall_seconds: f64, out_dir: &Path) -> String {
-    let plan = &scenario.plan;
+/// Renders a tournament's report as text.
+pub fn render(plan: &TournamentPlan, result: &TournamentResult, wall_seconds: f64, out_dir: &Path) -> String {
     let s = &result.summary;
     let rounds: u64 = plan.rounds * plan.seeds.len() as u64;
     let mut out = String::new();
@@ -161,10 +160,90 @@ pub fn render(scenario: &Scenario, result: &TournamentResult, wall_seconds: f64,
             );
         }
     }
+    let decisions: usize = result.replicates.iter().map(|r| r.decisions.len()).sum();
+    if decisions > 0 {
+        let sims: u64 = result
+            .replicates
+            .iter()
+            .flat_map(|r| &r.decisions)
+            .map(|d| d.stats.simulations)
+            .sum();
+        let ns: u64 = result
+            .replicates
+            .iter()
+            .flat_map(|r| &r.decisions)
+            .map(|d| d.wall_ns)
+            .sum();
+        let _ = writeln!(
+            out,
+            "\nsearch: {decisions} decisions, {:.0} simulations per decision, {:.0} simulations/s",
+            sims as f64 / decisions as f64,
+            if ns == 0 { 0.0 } else { sims as f64 / (ns as f64 / 1e9) }
+        );
+    }
     let _ = writeln!(
         out,
-        "\nwrote {}/{{rounds.csv, summary.json, summary.csv, pairwise.csv, timing.csv, manifest.json}}",
-        out_dir.display()
+        "\nwrote {}/{{rounds.csv, summary.json, summary.csv, pairwise.csv, timing.csv, {}manifest.json}}",
+        out_dir.display(),
+        if decisions > 0 { "decisions.csv, " } else { "" }
+    );
+    out
+}
+
+/// Renders a solver run's report as text: the curve at about ten points, then the result.
+pub fn render_solve(plan: &SolvePlan, result: &SolveResult, wall_seconds: f64, out_dir: &Path) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {} on {} ({} players), {} iterations in {:.2} s ({:.0} iterations/s); {} information sets{}\n",
+        plan.scenario,
+        plan.algorithm.name(),
+        plan.game.name,
+        result.players,
+        plan.iterations,
+        wall_seconds,
+        plan.iterations as f64 / wall_seconds.max(1e-9),
+        result.infosets,
+        if result.tree_nodes > 0 {
+            format!(", {} tree nodes", result.tree_nodes)
+        } else {
+            String::new()
+        }
+    );
+    if result.curve.is_empty() {
+        let _ = writeln!(out, "no evaluation (eval_every = 0)");
+    } else {
+        let _ = write!(out, "{:>12} {:>14} {:>14}", "iteration", "NashConv", "exploitability");
+        for p in 0..result.players {
+            let _ = write!(out, " {:>10}", format!("value p{p}"));
+        }
+        out.push('\n');
+        let step = (result.curve.len() / 10).max(1);
+        let last = result.curve.len() - 1;
+        for (i, point) in result.curve.iter().enumerate() {
+            if i % step != 0 && i != last {
+                continue;
+            }
+            let _ = write!(
+                out,
+                "{:>12} {:>14.6} {:>14.6}",
+                point.iteration, point.nash_conv, point.exploitability
+            );
+            for v in &point.values {
+                let _ = write!(out, " {v:>10.5}");
+            }
+            out.push('\n');
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nwrote {}/{{curve.csv, policy.json, summary.json, manifest.json{}}}",
+        out_dir.display(),
+        if result.checkpoints.is_empty() {
+            ""
+        } else {
+            ", checkpoints/"
+        }
     );
     out
 }

@@ -35,6 +35,10 @@ pub trait Game: Send + Sync + 'static {
     fn observation_len(&self) -> usize;
     /// Deals a fresh initial state.
     fn new_initial_state(&self, rng: &mut SimRng) -> Self::State;
+    /// Largest absolute return of any player (search normalises values by it).
+    fn max_utility(&self) -> f64 {
+        1.0
+    }
     /// Human-readable label of an action id (for logs, protocols and debugging).
     fn action_label(&self, action: Action) -> String {
         format!("action {action}")
@@ -55,6 +59,12 @@ pub trait State: Clone + Send + Sync + 'static {
     fn observation(&self, player: usize, out: &mut [f32]);
     /// A hash identifying `player`'s information state (what they know).
     fn information_state_key(&self, player: usize) -> u64;
+    /// Writes the legal actions into `out` (cleared first): the allocation-free form that
+    /// rollouts use. Games override it when they can fill a buffer directly.
+    fn legal_actions_into(&self, out: &mut Vec<Action>) {
+        out.clear();
+        out.extend(self.legal_actions());
+    }
     /// True if `action` is legal here (override when a faster test than a search exists).
     fn is_legal(&self, action: Action) -> bool {
         self.legal_actions().contains(&action)

@@ -197,6 +197,13 @@ impl Params {
         }
     }
 
+    /// Lowers an integer parameter to at most `max`, setting it if absent (used to scale
+    /// scenarios down for smoke tests).
+    pub fn cap_int(&mut self, key: &str, max: i64) {
+        let value = self.int(key).map_or(max, |v| v.min(max));
+        self.values.insert(key.to_string(), ParamValue::Int(value));
+    }
+
     /// All set values, sorted by key.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ParamValue)> {
         self.values.iter().map(|(k, v)| (k.as_str(), v))

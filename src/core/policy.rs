@@ -5,6 +5,17 @@
 use crate::core::game::{Action, Game};
 use crate::core::rng::SimRng;
 
+/// What a search policy reports about its last decision (logged per decision).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SearchStats {
+    /// Simulations (iterations) run for the decision.
+    pub simulations: u64,
+    /// The search's estimate of the acting player's return, in the game's units.
+    pub root_value: f64,
+    /// Nodes in the search tree when it decided.
+    pub tree_nodes: u64,
+}
+
 /// Anything that picks actions for a player of game `G`.
 pub trait Policy<G: Game>: Send {
     /// Chooses a legal action for `player` at `state`. `rng` is this seat's own stream.
@@ -12,6 +23,11 @@ pub trait Policy<G: Game>: Send {
 
     /// The action distribution, where the policy has one (tabular and neural policies).
     fn action_probs(&mut self, _state: &G::State, _player: usize) -> Option<Vec<(Action, f64)>> {
+        None
+    }
+
+    /// Statistics of the decision `act` just made, for search policies.
+    fn last_search(&self) -> Option<SearchStats> {
         None
     }
 }

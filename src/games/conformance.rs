@@ -76,6 +76,11 @@ pub fn check_game<G: Game>(
                             return fail("non-finite observation".into());
                         }
                     }
+                    let mut buffer = vec![u32::MAX; 3];
+                    state.legal_actions_into(&mut buffer);
+                    if buffer != legal {
+                        return fail(format!("legal_actions_into gives {buffer:?}, legal_actions {legal:?}"));
+                    }
                     for a in 0..game.num_distinct_actions() as u32 {
                         if state.is_legal(a) != legal.binary_search(&a).is_ok() {
                             return fail(format!("is_legal({a}) disagrees with legal_actions {legal:?}"));

@@ -4,7 +4,12 @@
 //! shared conformance suite.
 
 pub mod conformance;
+pub mod connect_four;
 pub mod dhumbal;
+pub mod episodic;
+pub mod kuhn_poker;
+pub mod leduc_poker;
+pub mod tic_tac_toe;
 
 use crate::core::params::{GameSpec, ParamSpec};
 use crate::core::tournament::Tournament;
@@ -46,6 +51,92 @@ impl Registered for dhumbal::Dhumbal {
     fn policies() -> Vec<PolicyEntry<Self>> {
         let mut list = crate::policies::generic_policies::<Self>();
         list.extend(crate::policies::dhumbal_heuristic::entries());
+        list.extend(crate::policies::search::imperfect_information::<Self>());
+        list
+    }
+}
+
+fn players_in(spec: &GameSpec, range: (usize, usize)) -> Result<usize, String> {
+    if (range.0..=range.1).contains(&spec.players) {
+        Ok(spec.players)
+    } else {
+        Err(format!(
+            "takes {} to {} players, not {}",
+            range.0, range.1, spec.players
+        ))
+    }
+}
+
+impl Registered for tic_tac_toe::TicTacToe {
+    const NAME: &'static str = "tic_tac_toe";
+    const HELP: &'static str = "tic-tac-toe (OpenSpiel conventions); a perfect-information search benchmark";
+    const RULE_SETS: &'static [&'static str] = &["standard"];
+    const PLAYERS: (usize, usize) = (2, 2);
+    const PARAMS: &'static [ParamSpec] = &[];
+
+    fn from_spec(spec: &GameSpec) -> Result<Self, String> {
+        players_in(spec, Self::PLAYERS).map(|_| tic_tac_toe::TicTacToe)
+    }
+
+    fn policies() -> Vec<PolicyEntry<Self>> {
+        let mut list = crate::policies::generic_policies::<Self>();
+        list.extend(crate::policies::search::perfect_information::<Self>());
+        list
+    }
+}
+
+impl Registered for connect_four::ConnectFour {
+    const NAME: &'static str = "connect_four";
+    const HELP: &'static str = "connect four, 6x7 (OpenSpiel conventions); a perfect-information search benchmark";
+    const RULE_SETS: &'static [&'static str] = &["standard"];
+    const PLAYERS: (usize, usize) = (2, 2);
+    const PARAMS: &'static [ParamSpec] = &[];
+
+    fn from_spec(spec: &GameSpec) -> Result<Self, String> {
+        players_in(spec, Self::PLAYERS).map(|_| connect_four::ConnectFour)
+    }
+
+    fn policies() -> Vec<PolicyEntry<Self>> {
+        let mut list = crate::policies::generic_policies::<Self>();
+        list.extend(crate::policies::search::perfect_information::<Self>());
+        list
+    }
+}
+
+impl Registered for kuhn_poker::KuhnPoker {
+    const NAME: &'static str = "kuhn_poker";
+    const HELP: &'static str = "Kuhn poker, 2 or 3 players (OpenSpiel conventions); exact game-theoretic checks";
+    const RULE_SETS: &'static [&'static str] = &["standard"];
+    const PLAYERS: (usize, usize) = (2, 3);
+    const PARAMS: &'static [ParamSpec] = &[];
+
+    fn from_spec(spec: &GameSpec) -> Result<Self, String> {
+        players_in(spec, Self::PLAYERS).map(kuhn_poker::KuhnPoker::new)
+    }
+
+    fn policies() -> Vec<PolicyEntry<Self>> {
+        let mut list = crate::policies::generic_policies::<Self>();
+        list.extend(crate::policies::search::imperfect_information::<Self>());
+        list.extend(crate::policies::search::solvers::<Self>());
+        list
+    }
+}
+
+impl Registered for leduc_poker::LeducPoker {
+    const NAME: &'static str = "leduc_poker";
+    const HELP: &'static str = "Leduc hold'em, 2-5 players (OpenSpiel conventions); exact game-theoretic checks";
+    const RULE_SETS: &'static [&'static str] = &["standard"];
+    const PLAYERS: (usize, usize) = (2, 5);
+    const PARAMS: &'static [ParamSpec] = &[];
+
+    fn from_spec(spec: &GameSpec) -> Result<Self, String> {
+        players_in(spec, Self::PLAYERS).map(leduc_poker::LeducPoker::new)
+    }
+
+    fn policies() -> Vec<PolicyEntry<Self>> {
+        let mut list = crate::policies::generic_policies::<Self>();
+        list.extend(crate::policies::search::imperfect_information::<Self>());
+        list.extend(crate::policies::search::solvers::<Self>());
         list
     }
 }

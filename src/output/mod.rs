@@ -16,7 +16,8 @@ use serde_json::{Map, Value, json};
 use crate::analysis::tournament::{ParticipantSummary, TournamentSummary};
 use crate::core::error::{Error, Result};
 use crate::core::tournament::MetricValue;
-use crate::runner::TournamentResult;
+use crate::runner::solve::{SolvePlan, SolveResult};
+use crate::runner::{TournamentPlan, TournamentResult};
 use crate::scenario::Scenario;
 
 /// When and how a run happened (for the manifest).
@@ -117,14 +118,13 @@ fn write_json(path: &Path, value: &Value) -> Result<()> {
     fs::write(path, text).map_err(|e| Error::io("cannot write", path, e))
 }
 
-/// Writes `rounds.csv` (reproducible) into `dir`.
-pub fn write_rounds_csv(path: &Path, scenario: &Scenario, result: &TournamentResult) -> Result<()> {
+/// Writes `rounds.csv` (reproducible).
+pub fn write_rounds_csv(path: &Path, plan: &TournamentPlan, result: &TournamentResult) -> Result<()> {
     let mut header: Vec<String> = ["scenario", "seed", "table", "round", "seat", "label", "policy"]
         .map(String::from)
         .to_vec();
     header.extend(result.columns.iter().map(|c| c.to_string()));
     header.extend(["decisions", "illegal_actions"].map(String::from));
-    let plan = &scenario.plan;
     let rows = result.replicates.iter().flat_map(|rep| {
         rep.rows.iter().map(move |r| {
             let seat = &plan.seats[r.participant];
@@ -146,9 +146,9 @@ pub fn write_rounds_csv(path: &Path, scenario: &Scenario, result: &TournamentRes
     write_csv(path, &header, rows)
 }
 
-fn write_timing_csv(path: &Path, scenario: &Scenario, result: &TournamentResult) -> Result<()> {
+fn write_timing_csv(path: &Path, plan: &TournamentPlan, result: &TournamentResult) -> Result<()> {
     let header = ["scenario", "seed", "table", "round", "seat", "decisions", "decision_ns"].map(String::from);
-    let name = &scenario.plan.scenario;
+    let name = &plan.scenario;
     let rows = result.replicates.iter().flat_map(|rep| {
         rep.rows.iter().map(move |r| {
             vec![
@@ -159,6 +159,45 @@ fn write_timing_csv(path: &Path, scenario: &Scenario, result: &TournamentResult)
                 r.participant.to_string(),
                 r.decisions.to_string(),
                 r.decision_ns.to_string(),
+            ]
+        })
+    });
+    write_csv(path, &header, rows)
+}
+
+/// Writes `decisions.csv`: one row per search decision (every column but `wall_ns` is
+/// reproducible).
+pub fn write_decisions_csv(path: &Path, plan: &TournamentPlan, result: &TournamentResult) -> Result<()> {
+    let header = [
+        "scenario",
+        "seed",
+        "table",
+        "round",
+        "seat",
+        "decision",
+        "action",
+        "action_label",
+        "simulations",
+        "root_value",
+        "tree_nodes",
+        "wall_ns",
+    ]
+    .map(String::from);
+    let rows = result.replicates.iter().flat_map(|rep| {
+        rep.decisions.iter().map(move |d| {
+            vec![
+                plan.scenario.clone(),
+                rep.seed.to_string(),
+                d.table.to_string(),
+                d.round.to_string(),
+                d.participant.to_string(),
+                d.decision.to_string(),
+                d.action.to_string(),
+                d.action_label.clone(),
+                d.stats.simulations.to_string(),
+                d.stats.root_value.to_string(),
+                d.stats.tree_nodes.to_string(),
+                d.wall_ns.to_string(),
             ]
         })
     });
@@ -206,8 +245,8 @@ fn field_csv(v: &Value) -> String {
     }
 }
 
-/// The `summary.json` document.
-pub fn summary_json(scenario: &Scenario, result: &TournamentResult) -> Value {
+/// The `summary.json` document of a tournament.
+pub fn summary_json(scenario: &Scenario, plan: &TournamentPlan, result: &TournamentResult) -> Value {
     let s = &result.summary;
     let participants: Vec<Value> = s
         .participants
@@ -215,18 +254,46 @@ pub fn summary_json(scenario: &Scenario, result: &TournamentResult) -> Value {
         .map(|p| Value::Object(participant_fields(s, p).into_iter().collect::<Map<String, Value>>()))
         .collect();
     json!({
-        "scenario": scenario.plan.scenario,
+        "scenario": plan.scenario,
         "kind": scenario.kind,
-        "game": scenario.plan.game.name,
-        "rules": scenario.plan.game.rules,
-        "seeds": scenario.plan.seeds,
-        "rounds_per_seed": scenario.plan.rounds,
-        "tables": scenario.plan.tables,
-        "rotation": format!("{:?}", scenario.plan.rotation).to_lowercase(),
+        "game": plan.game.name,
+        "rules": plan.game.rules,
+        "players": plan.game.players,
+        "seeds": plan.seeds,
+        "rounds_per_seed": plan.rounds,
+        "tables": plan.tables,
+        "rotation": format!("{:?}", plan.rotation).to_lowercase(),
         "payoff": s.payoff_name,
         "participants": participants,
         "pairwise": s.pairwise,
     })
+}
+
+fn manifest(scenario: &Scenario, info: &RunInfo, files: &[&str], extra: Value) -> Value {
+    let mut m = json!({
+        "scenario": scenario.name,
+        "kind": scenario.kind,
+        "scenario_file": scenario.file.display().to_string(),
+        "scenario_sha256": scenario.hash,
+        "mechsim_version": env!("CARGO_PKG_VERSION"),
+        "git_commit": option_env!("MECHSIM_GIT_COMMIT"),
+        "features": Vec::<String>::new(),
+        "device": "cpu",
+        "scenario_seed": scenario.seed,
+        "game": scenario.game.name,
+        "rules": scenario.game.rules,
+        "players": scenario.game.players,
+        "threads": info.threads,
+        "command": info.command,
+        "started": info.started,
+        "finished": info.finished,
+        "wall_seconds": info.wall_seconds,
+        "files": files,
+    });
+    if let (Value::Object(m), Value::Object(extra)) = (&mut m, extra) {
+        m.extend(extra);
+    }
+    m
 }
 
 /// Writes every output of a tournament run into `dir`, atomically.
@@ -234,15 +301,28 @@ pub fn write_tournament(
     dir: &Path,
     force: bool,
     scenario: &Scenario,
+    plan: &TournamentPlan,
     result: &TournamentResult,
     info: &RunInfo,
 ) -> Result<()> {
     let staging = Staging::new(dir)?;
     let at = |name: &str| staging.path.join(name);
-    write_rounds_csv(&at("rounds.csv"), scenario, result)?;
-    write_timing_csv(&at("timing.csv"), scenario, result)?;
+    write_rounds_csv(&at("rounds.csv"), plan, result)?;
+    write_timing_csv(&at("timing.csv"), plan, result)?;
+    let mut files = vec![
+        "rounds.csv",
+        "timing.csv",
+        "summary.json",
+        "summary.csv",
+        "pairwise.csv",
+        "manifest.json",
+    ];
+    if result.replicates.iter().any(|r| !r.decisions.is_empty()) {
+        write_decisions_csv(&at("decisions.csv"), plan, result)?;
+        files.push("decisions.csv");
+    }
     let summary = &result.summary;
-    write_json(&at("summary.json"), &summary_json(scenario, result))?;
+    write_json(&at("summary.json"), &summary_json(scenario, plan, result))?;
     let rows: Vec<Vec<(String, Value)>> = summary
         .participants
         .iter()
@@ -286,24 +366,79 @@ pub fn write_tournament(
             ]
         }),
     )?;
-    let manifest = json!({
-        "scenario": scenario.plan.scenario,
-        "scenario_file": scenario.file.display().to_string(),
-        "scenario_sha256": scenario.hash,
-        "mechsim_version": env!("CARGO_PKG_VERSION"),
-        "git_commit": option_env!("MECHSIM_GIT_COMMIT"),
-        "features": Vec::<String>::new(),
-        "device": "cpu",
-        "scenario_seed": scenario.seed,
-        "seeds": scenario.plan.seeds,
-        "rounds_per_seed": scenario.plan.rounds,
-        "threads": info.threads,
-        "command": info.command,
-        "started": info.started,
-        "finished": info.finished,
-        "wall_seconds": info.wall_seconds,
-        "files": ["rounds.csv", "timing.csv", "summary.json", "summary.csv", "pairwise.csv", "manifest.json"],
+    let extra = json!({ "seeds": plan.seeds, "rounds_per_seed": plan.rounds, "tables": plan.tables });
+    write_json(&at("manifest.json"), &manifest(scenario, info, &files, extra))?;
+    staging.commit(force)
+}
+
+fn policy_json(plan: &SolvePlan, iteration: u64, policy: &crate::search::tabular::TabularPolicy) -> Value {
+    json!({
+        "game": plan.game.name,
+        "players": plan.game.players,
+        "algorithm": plan.algorithm.name(),
+        "iterations": iteration,
+        "infosets": policy.rows(),
+    })
+}
+
+/// Writes every output of a solver run into `dir`, atomically: `curve.csv`, `policy.json`,
+/// `checkpoints/policy-<iteration>.json`, `summary.json` and `manifest.json`.
+pub fn write_solve(
+    dir: &Path,
+    force: bool,
+    scenario: &Scenario,
+    plan: &SolvePlan,
+    result: &SolveResult,
+    info: &RunInfo,
+) -> Result<()> {
+    let staging = Staging::new(dir)?;
+    let at = |name: &str| staging.path.join(name);
+    let mut header: Vec<String> = ["iteration", "nash_conv", "exploitability"].map(String::from).to_vec();
+    header.extend((0..result.players).map(|p| format!("value_p{p}")));
+    write_csv(
+        &at("curve.csv"),
+        &header,
+        result.curve.iter().map(|c| {
+            let mut row = vec![
+                c.iteration.to_string(),
+                c.nash_conv.to_string(),
+                c.exploitability.to_string(),
+            ];
+            row.extend(c.values.iter().map(|v| v.to_string()));
+            row
+        }),
+    )?;
+    write_json(&at("policy.json"), &policy_json(plan, plan.iterations, &result.policy))?;
+    let mut files = vec!["curve.csv", "policy.json", "summary.json", "manifest.json"];
+    if !result.checkpoints.is_empty() {
+        let dir = at("checkpoints");
+        fs::create_dir(&dir).map_err(|e| Error::io("cannot create directory", &dir, e))?;
+        for (iteration, policy) in &result.checkpoints {
+            write_json(
+                &dir.join(format!("policy-{iteration:08}.json")),
+                &policy_json(plan, *iteration, policy),
+            )?;
+        }
+        files.push("checkpoints/");
+    }
+    let last = result.curve.last();
+    let summary = json!({
+        "scenario": plan.scenario,
+        "kind": scenario.kind,
+        "game": plan.game.name,
+        "players": result.players,
+        "algorithm": plan.algorithm.name(),
+        "iterations": plan.iterations,
+        "infosets": result.infosets,
+        "tree_nodes": result.tree_nodes,
+        "nash_conv": last.map(|c| c.nash_conv),
+        "exploitability": last.map(|c| c.exploitability),
+        "values": last.map(|c| c.values.clone()),
+        "iterations_per_second": plan.iterations as f64 / info.wall_seconds.max(1e-9),
     });
-    write_json(&at("manifest.json"), &manifest)?;
+    write_json(&at("summary.json"), &summary)?;
+    let extra =
+        json!({ "algorithm": plan.algorithm.name(), "iterations": plan.iterations, "eval_every": plan.eval_every });
+    write_json(&at("manifest.json"), &manifest(scenario, info, &files, extra))?;
     staging.commit(force)
 }

@@ -4,6 +4,7 @@
 
 pub mod dhumbal_heuristic;
 pub mod random;
+pub mod search;
 
 use crate::core::game::Game;
 use crate::core::params::{ParamSpec, Params};

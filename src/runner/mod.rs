@@ -3,6 +3,7 @@
 //! derived (see `core::rng`), so output never depends on the thread count.
 
 pub mod registry;
+pub mod solve;
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use crate::core::params::{GameSpec, Params};
 use crate::core::policy::Policy;
 use crate::core::tournament::Tournament;
 use crate::games::Registered;
-use crate::world::{Rotation, RoundRow, TournamentSetup, run_tournament};
+use crate::world::{DecisionRow, Rotation, RoundRow, TournamentSetup, run_tournament};
 
 /// One seat of the plan.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,15 +52,15 @@ pub struct TournamentPlan {
 pub struct RunOptions {
     /// Worker threads (`None`: all cores).
     pub threads: Option<usize>,
-    /// Called with the number of rounds just finished.
-    pub on_rounds: Arc<dyn Fn(u64) + Send + Sync>,
+    /// Called with the units of work just finished (rounds, or solver iterations).
+    pub on_progress: Arc<dyn Fn(u64) + Send + Sync>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             threads: None,
-            on_rounds: Arc::new(|_| {}),
+            on_progress: Arc::new(|_| {}),
         }
     }
 }
@@ -71,6 +72,8 @@ pub struct Replicate {
     pub seed: u64,
     /// Its rows, sorted by (table, round, participant).
     pub rows: Vec<RoundRow>,
+    /// Search decisions, sorted by (table, round, participant, decision).
+    pub decisions: Vec<DecisionRow>,
 }
 
 /// The result of a tournament run.
@@ -127,9 +130,13 @@ pub fn run_plan<G: Registered + Clone>(plan: &TournamentPlan, options: &RunOptio
                     }),
                     labels: labels.clone(),
                     abort_on_illegal: game.abort_on_illegal(),
-                    on_rounds: Arc::clone(&options.on_rounds),
+                    on_progress: Arc::clone(&options.on_progress),
                 };
-                run_tournament(setup).map(|rows| Replicate { seed: *seed, rows })
+                run_tournament(setup).map(|out| Replicate {
+                    seed: *seed,
+                    rows: out.rounds,
+                    decisions: out.decisions,
+                })
             })
             .collect()
     });

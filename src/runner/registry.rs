@@ -6,6 +6,8 @@ use crate::core::error::Result;
 use crate::core::params::{GameSpec, ParamSpec, Params};
 use crate::games::conformance::{ConformanceReport, check_game};
 use crate::games::{Registered, dhumbal::Dhumbal};
+use crate::games::{connect_four::ConnectFour, kuhn_poker::KuhnPoker, leduc_poker::LeducPoker, tic_tac_toe::TicTacToe};
+use crate::runner::solve::{SolvePlan, SolveResult, run_solve};
 use crate::runner::{RunOptions, TournamentPlan, TournamentResult, run_plan};
 
 /// What the CLI and validation need to know about a policy.
@@ -35,6 +37,8 @@ pub struct GameEntry {
     pub policies: fn() -> Vec<PolicyInfo>,
     /// Runs a tournament.
     pub run_tournament: fn(&TournamentPlan, &RunOptions) -> Result<TournamentResult>,
+    /// Runs a solver.
+    pub run_solve: fn(&SolvePlan, &RunOptions) -> Result<SolveResult>,
     /// The conformance suite over every rule set and player count (`episodes` each).
     pub conformance: fn(usize, u64) -> Result<ConformanceReport, String>,
 }
@@ -57,6 +61,7 @@ fn entry<G: Registered + Clone>() -> GameEntry {
                 .collect()
         },
         run_tournament: run_plan::<G>,
+        run_solve: run_solve::<G>,
         conformance: |episodes, seed| {
             let mut total = ConformanceReport::default();
             for rules in G::RULE_SETS {
@@ -68,7 +73,7 @@ fn entry<G: Registered + Clone>() -> GameEntry {
                         params: Params::new(),
                     };
                     let game = G::from_spec(&spec)?;
-                    let r = check_game(&game, episodes, seed ^ players as u64, 100_000)
+                    let r = check_game(&game, episodes, seed ^ players as u64, 1_000_000)
                         .map_err(|e| format!("rules `{rules}`, {players} players: {e}"))?;
                     total.episodes += r.episodes;
                     total.actions += r.actions;
@@ -82,7 +87,13 @@ fn entry<G: Registered + Clone>() -> GameEntry {
 
 /// Every registered game.
 pub fn games() -> Vec<GameEntry> {
-    vec![entry::<Dhumbal>()]
+    vec![
+        entry::<Dhumbal>(),
+        entry::<TicTacToe>(),
+        entry::<ConnectFour>(),
+        entry::<KuhnPoker>(),
+        entry::<LeducPoker>(),
+    ]
 }
 
 /// The game registered as `name`.

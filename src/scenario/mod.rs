@@ -14,12 +14,16 @@ use crate::core::error::{Error, Result};
 use crate::core::params::{GameSpec, ParamValue, Params, unknown_key_message, value_hint};
 use crate::core::rng::{MAX_REPLICATE_SEED, replicate_seed};
 use crate::runner::registry::{self, GameEntry};
+use crate::runner::solve::{SolvePlan, SolverAlgorithm};
 use crate::runner::{SeatPlan, TournamentPlan};
 use crate::world::Rotation;
 use source::{Seg, SourceMap, path_string};
 
 /// Scenario kinds this build can run.
-pub const KINDS: &[&str] = &["tournament"];
+pub const KINDS: &[&str] = &["tournament", "solve"];
+
+/// Keys of the `[solver]` table.
+const SOLVER_KEYS: &[&str] = &["algorithm", "iterations", "eval_every", "checkpoint_every"];
 
 /// Top-level keys, for suggestions.
 const TOP_KEYS: &[&str] = &[
@@ -33,6 +37,7 @@ const TOP_KEYS: &[&str] = &[
     "rotation",
     "game",
     "seats",
+    "solver",
     "output",
 ];
 
@@ -56,15 +61,36 @@ struct RawScenario {
     #[serde(default)]
     rotation: Option<String>,
     game: toml::Table,
-    seats: Vec<toml::Table>,
+    #[serde(default)]
+    seats: Option<Vec<toml::Table>>,
+    #[serde(default)]
+    solver: Option<RawSolver>,
     #[serde(default)]
     output: Option<RawOutput>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawSolver {
+    algorithm: Option<String>,
+    iterations: Option<u64>,
+    eval_every: Option<u64>,
+    checkpoint_every: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawOutput {
     dir: Option<String>,
+}
+
+/// What a scenario runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// Rounds of a game between seated policies (`kind = "tournament"`).
+    Tournament(TournamentPlan),
+    /// A solver run (`kind = "solve"`).
+    Solve(SolvePlan),
 }
 
 /// A validated scenario, ready to run.
@@ -74,12 +100,16 @@ pub struct Scenario {
     pub file: PathBuf,
     /// SHA-256 of the file's bytes (hex), for the manifest.
     pub hash: String,
-    /// The kind (`tournament`).
+    /// The scenario's name.
+    pub name: String,
+    /// The kind (`tournament` or `solve`).
     pub kind: String,
-    /// The scenario seed (replicate seeds derive from it unless listed).
+    /// The scenario seed (replicate and sampling seeds derive from it).
     pub seed: u64,
+    /// The game.
+    pub game: GameSpec,
     /// The run plan.
-    pub plan: TournamentPlan,
+    pub plan: Plan,
     /// Output directory (from `[output] dir`, default `results/<name>`).
     pub output_dir: PathBuf,
 }
@@ -143,10 +173,10 @@ impl Ctx<'_> {
             if path.last() != Some(&Seg::Key(field.to_string())) {
                 path.push(Seg::Key(field.to_string()));
             }
-            let valid: Vec<&str> = if path.len() == 1 {
-                TOP_KEYS.to_vec()
-            } else {
-                vec!["dir"]
+            let valid: Vec<&str> = match path.first() {
+                Some(Seg::Key(k)) if path.len() > 1 && k == "solver" => SOLVER_KEYS.to_vec(),
+                Some(_) if path.len() > 1 => vec!["dir"],
+                _ => TOP_KEYS.to_vec(),
             };
             unknown_key_message(field, valid.iter().copied())
         } else if let Some(field) = message
@@ -210,6 +240,54 @@ fn validate(ctx: &Ctx<'_>, raw: RawScenario, text: &str) -> Result<Scenario> {
         ));
     }
     let seed = raw.seed.unwrap_or(0);
+    let output_dir = PathBuf::from(
+        raw.output
+            .as_ref()
+            .and_then(|o| o.dir.clone())
+            .unwrap_or_else(|| format!("results/{}", raw.name)),
+    );
+    let hash = Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let (game, plan) = if raw.kind == "solve" {
+        validate_solve(ctx, &raw, seed)?
+    } else {
+        validate_tournament(ctx, &raw, seed)?
+    };
+    Ok(Scenario {
+        file: ctx.path.to_path_buf(),
+        hash,
+        name: raw.name,
+        kind: raw.kind,
+        seed,
+        game,
+        plan,
+        output_dir,
+    })
+}
+
+/// Keys that make no sense for `kind` are errors, not silently ignored.
+fn reject(ctx: &Ctx<'_>, present: bool, key_name: &str, kind: &str) -> Result<()> {
+    if present {
+        return Err(ctx.error_at(
+            &[key(key_name)],
+            true,
+            format!("`{key_name}` does not apply to kind = \"{kind}\""),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_tournament(ctx: &Ctx<'_>, raw: &RawScenario, seed: u64) -> Result<(GameSpec, Plan)> {
+    reject(ctx, raw.solver.is_some(), "solver", "tournament")?;
+    let Some(seat_tables) = raw.seats.as_ref().filter(|s| !s.is_empty()) else {
+        return Err(ctx.error_at(
+            &[],
+            false,
+            "a tournament needs [[seats]] entries, one per player".into(),
+        ));
+    };
     let seeds = match &raw.seeds {
         None => vec![replicate_seed(seed, 0)],
         Some(toml::Value::Integer(n)) if (1..=100_000).contains(n) => {
@@ -253,33 +331,69 @@ fn validate(ctx: &Ctx<'_>, raw: RawScenario, text: &str) -> Result<Scenario> {
             ));
         }
     };
-    let (entry, game) = validate_game(ctx, &raw.game, raw.seats.len())?;
-    let seats = validate_seats(ctx, &entry, &raw.seats)?;
-    let output_dir = PathBuf::from(
-        raw.output
-            .and_then(|o| o.dir)
-            .unwrap_or_else(|| format!("results/{}", raw.name)),
-    );
-    let hash = Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok(Scenario {
-        file: ctx.path.to_path_buf(),
-        hash,
-        kind: raw.kind,
+    let (entry, game) = validate_game(ctx, &raw.game, Some(seat_tables.len()))?;
+    let seats = validate_seats(ctx, &entry, seat_tables)?;
+    let plan = TournamentPlan {
+        scenario: raw.name.clone(),
+        game: game.clone(),
+        seats,
+        seeds,
+        rounds,
+        tables: tables as usize,
+        rotation,
+    };
+    Ok((game, Plan::Tournament(plan)))
+}
+
+fn validate_solve(ctx: &Ctx<'_>, raw: &RawScenario, seed: u64) -> Result<(GameSpec, Plan)> {
+    reject(ctx, raw.seats.is_some(), "seats", "solve")?;
+    reject(ctx, raw.seeds.is_some(), "seeds", "solve")?;
+    reject(ctx, raw.rounds.is_some(), "rounds", "solve")?;
+    reject(ctx, raw.tables.is_some(), "tables", "solve")?;
+    reject(ctx, raw.rotation.is_some(), "rotation", "solve")?;
+    let Some(solver) = &raw.solver else {
+        return Err(ctx.error_at(
+            &[],
+            false,
+            "a solve scenario needs a [solver] table (algorithm, iterations)".into(),
+        ));
+    };
+    let at = |k: &str| vec![key("solver"), key(k)];
+    let algorithm = match solver.algorithm.as_deref() {
+        None => SolverAlgorithm::CfrPlus,
+        Some(name) => SolverAlgorithm::parse(name).ok_or_else(|| {
+            let hint = value_hint(name, SolverAlgorithm::NAMES.iter().copied());
+            ctx.error_at(
+                &at("algorithm"),
+                false,
+                format!(
+                    "unknown algorithm \"{name}\"{hint} (valid: {})",
+                    quoted(SolverAlgorithm::NAMES)
+                ),
+            )
+        })?,
+    };
+    let iterations = solver.iterations.unwrap_or(1000);
+    if !(1..=1_000_000_000).contains(&iterations) {
+        return Err(ctx.error_at(
+            &at("iterations"),
+            false,
+            format!("must be in 1..=1000000000, found {iterations}"),
+        ));
+    }
+    let eval_every = solver.eval_every.unwrap_or_else(|| (iterations / 100).max(1));
+    let checkpoint_every = solver.checkpoint_every.unwrap_or(0);
+    let (_, game) = validate_game(ctx, &raw.game, None)?;
+    let plan = SolvePlan {
+        scenario: raw.name.clone(),
+        game: game.clone(),
+        algorithm,
+        iterations,
+        eval_every,
+        checkpoint_every,
         seed,
-        plan: TournamentPlan {
-            scenario: raw.name,
-            game,
-            seats,
-            seeds,
-            rounds,
-            tables: tables as usize,
-            rotation,
-        },
-        output_dir,
-    })
+    };
+    Ok((game, Plan::Solve(plan)))
 }
 
 fn in_range(ctx: &Ctx<'_>, name: &str, value: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64> {
@@ -298,7 +412,7 @@ fn quoted(items: &[&str]) -> String {
     items.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")
 }
 
-fn validate_game(ctx: &Ctx<'_>, table: &toml::Table, seats: usize) -> Result<(GameEntry, GameSpec)> {
+fn validate_game(ctx: &Ctx<'_>, table: &toml::Table, seats: Option<usize>) -> Result<(GameEntry, GameSpec)> {
     let at = |k: &str| vec![key("game"), key(k)];
     let name = match table.get("name") {
         Some(toml::Value::String(s)) => s.clone(),
@@ -345,7 +459,7 @@ fn validate_game(ctx: &Ctx<'_>, table: &toml::Table, seats: usize) -> Result<(Ga
     };
     let (lo, hi) = entry.players;
     let players = match table.get("players") {
-        None => seats,
+        None => seats.unwrap_or(lo),
         Some(toml::Value::Integer(p)) if (lo as i64..=hi as i64).contains(p) => *p as usize,
         Some(other) => {
             return Err(ctx.error_at(
@@ -355,22 +469,24 @@ fn validate_game(ctx: &Ctx<'_>, table: &toml::Table, seats: usize) -> Result<(Ga
             ));
         }
     };
-    if players != seats {
-        return Err(ctx.error_at(
-            &at("players"),
-            false,
-            format!("{players} players but {seats} [[seats]] entries; give one [[seats]] entry per player"),
-        ));
-    }
-    if !(lo..=hi).contains(&seats) {
-        return Err(ctx.error_at(
-            &[key("seats")],
-            true,
-            format!(
-                "{} takes {lo} to {hi} players, found {seats} [[seats]] entries",
-                entry.name
-            ),
-        ));
+    if let Some(seats) = seats {
+        if players != seats {
+            return Err(ctx.error_at(
+                &at("players"),
+                false,
+                format!("{players} players but {seats} [[seats]] entries; give one [[seats]] entry per player"),
+            ));
+        }
+        if !(lo..=hi).contains(&seats) {
+            return Err(ctx.error_at(
+                &[key("seats")],
+                true,
+                format!(
+                    "{} takes {lo} to {hi} players, found {seats} [[seats]] entries",
+                    entry.name
+                ),
+            ));
+        }
     }
     let mut params = Params::new();
     for (k, v) in table {
@@ -490,11 +606,48 @@ fn validate_seats(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table]) -> Re
 }
 
 impl Scenario {
-    /// The same scenario with fewer rounds and replicates (tests run every shipped file this way).
+    /// The same scenario with at most `rounds` rounds and `seeds` replicates (tournaments) or
+    /// `rounds` iterations (solvers): a quick look. Search budgets are left alone.
     pub fn scaled_down(mut self, rounds: u64, seeds: usize) -> Self {
-        self.plan.rounds = self.plan.rounds.min(rounds);
-        self.plan.seeds.truncate(seeds.max(1));
+        match &mut self.plan {
+            Plan::Tournament(t) => {
+                t.rounds = t.rounds.min(rounds);
+                t.seeds.truncate(seeds.max(1));
+            }
+            Plan::Solve(s) => {
+                s.iterations = s.iterations.min(rounds);
+                s.eval_every = s.eval_every.min(s.iterations);
+                if s.checkpoint_every >= s.iterations {
+                    s.checkpoint_every = 0;
+                }
+            }
+        }
         self
+    }
+
+    /// Like `scaled_down`, and also caps every search seat's per-decision budget
+    /// (`simulations` of mcts, `iterations` of ismcts and cfr) at `budget`: how the test
+    /// suite smoke-runs every shipped file.
+    pub fn smoke_test(self, rounds: u64, seeds: usize, budget: i64) -> Self {
+        let mut s = self.scaled_down(rounds, seeds);
+        if let Plan::Tournament(t) = &mut s.plan {
+            for seat in &mut t.seats {
+                match seat.policy.as_str() {
+                    "mcts" => seat.params.cap_int("simulations", budget),
+                    "ismcts" | "cfr" => seat.params.cap_int("iterations", budget),
+                    _ => {}
+                }
+            }
+        }
+        s
+    }
+
+    /// The tournament plan, if this is a tournament.
+    pub fn tournament(&self) -> Option<&TournamentPlan> {
+        match &self.plan {
+            Plan::Tournament(t) => Some(t),
+            Plan::Solve(_) => None,
+        }
     }
 }
 
@@ -523,10 +676,11 @@ policy = "random"
     #[test]
     fn a_good_file_validates_and_derives_seeds() {
         let s = parse(Path::new("s.toml"), GOOD).unwrap();
-        assert_eq!(s.plan.seeds.len(), 3);
-        assert_eq!(s.plan.seeds[0], replicate_seed(7, 0));
-        assert_eq!(s.plan.seats[0].label, "random#0");
-        assert_eq!(s.plan.seats[1].label, "random#1");
+        let t = s.tournament().unwrap();
+        assert_eq!(t.seeds.len(), 3);
+        assert_eq!(t.seeds[0], replicate_seed(7, 0));
+        assert_eq!(t.seats[0].label, "random#0");
+        assert_eq!(t.seats[1].label, "random#1");
         assert_eq!(s.output_dir, PathBuf::from("results/t"));
         assert_eq!(s.hash.len(), 64);
     }
@@ -579,5 +733,32 @@ policy = "random"
         );
         assert!(err("name = \"x\"\nkind = ").starts_with("s.toml:2:"));
         assert!(err("kind = \"tournament\"\n").contains("missing required key `name`"));
+    }
+
+    const SOLVE: &str = r#"
+name = "k"
+kind = "solve"
+game = { name = "kuhn_poker" }
+[solver]
+algorithm = "cfr+"
+iterations = 500
+"#;
+
+    #[test]
+    fn solve_scenarios_validate_and_reject_tournament_keys() {
+        let s = parse(Path::new("s.toml"), SOLVE).unwrap();
+        let Plan::Solve(plan) = &s.plan else {
+            panic!("a solve plan")
+        };
+        assert_eq!((plan.iterations, plan.eval_every, plan.game.players), (500, 5, 2));
+        let e = err(&SOLVE.replace("iterations = 500", "iterations = 500\nevery = 3"));
+        assert!(e.contains("key `solver.every`: unknown key `every`"), "{e}");
+        assert!(e.contains("`eval_every`"), "{e}");
+        let e = err(&SOLVE.replace("kind = \"solve\"", "kind = \"solve\"\nrounds = 5"));
+        assert!(e.contains("`rounds` does not apply to kind = \"solve\""), "{e}");
+        let e = err(&SOLVE.replace("\"cfr+\"", "\"cfr-plus\""));
+        assert!(e.contains("unknown algorithm \"cfr-plus\""), "{e}");
+        let e = err(&format!("{GOOD}\n[solver]\niterations = 3\n"));
+        assert!(e.contains("`solver` does not apply to kind = \"tournament\""), "{e}");
     }
 }

@@ -13,7 +13,7 @@ use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, SingleThreadedExecutor
 
 use crate::core::error::{Error, Result};
 use crate::core::game::{Action, State, Turn};
-use crate::core::policy::Policy;
+use crate::core::policy::{Policy, SearchStats};
 use crate::core::rng::{SimRng, Stream, derive_seed};
 use crate::core::tournament::{SeatMetrics, Tournament};
 
@@ -61,6 +61,36 @@ pub struct RoundRow {
 /// Builds one fresh policy per participant (called once per table).
 pub type PolicyFactory<G> = Box<dyn Fn() -> Result<Vec<Box<dyn Policy<G>>>> + Send + Sync>;
 
+/// One decision of a search policy, with what the search reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionRow {
+    /// Table index within the replicate.
+    pub table: usize,
+    /// Round index within the table.
+    pub round: u64,
+    /// Participant index.
+    pub participant: usize,
+    /// The participant's decision number within the round (from 0).
+    pub decision: u32,
+    /// The action chosen.
+    pub action: Action,
+    /// Its readable label.
+    pub action_label: String,
+    /// The search's statistics.
+    pub stats: SearchStats,
+    /// Wall time of the decision (not reproducible).
+    pub wall_ns: u64,
+}
+
+/// What one replicate produced.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReplicateRows {
+    /// One row per round x participant, sorted by (table, round, participant).
+    pub rounds: Vec<RoundRow>,
+    /// One row per search decision, sorted by (table, round, participant, decision).
+    pub decisions: Vec<DecisionRow>,
+}
+
 /// A tournament replicate to run.
 pub struct TournamentSetup<G: Tournament> {
     /// The game.
@@ -80,7 +110,7 @@ pub struct TournamentSetup<G: Tournament> {
     /// Abort on an illegal action instead of replacing it.
     pub abort_on_illegal: bool,
     /// Called with the number of rounds just finished (progress reporting).
-    pub on_rounds: Arc<dyn Fn(u64) + Send + Sync>,
+    pub on_progress: Arc<dyn Fn(u64) + Send + Sync>,
 }
 
 #[derive(Resource)]
@@ -96,6 +126,9 @@ struct Config {
 
 #[derive(Resource, Default)]
 struct RoundLog(Vec<RoundRow>);
+
+#[derive(Resource, Default)]
+struct DecisionLog(Vec<DecisionRow>);
 
 #[derive(Resource)]
 struct Remaining(u64);
@@ -158,6 +191,7 @@ fn decide<G: Tournament>(
     game: Res<GameRes<G>>,
     config: Res<Config>,
     mut failure: ResMut<Failure>,
+    mut decisions: ResMut<DecisionLog>,
     mut tables: Query<&mut Table<G>>,
     mut seats: Query<&mut Seat<G>>,
 ) {
@@ -186,6 +220,18 @@ fn decide<G: Tournament>(
                 let mut action = policy.act(state, player, &mut seat.rng);
                 let elapsed = started.elapsed().as_nanos() as u64;
                 let tally = &mut table.tallies[participant];
+                if let Some(stats) = policy.last_search() {
+                    decisions.0.push(DecisionRow {
+                        table: table.index,
+                        round: table.round,
+                        participant,
+                        decision: tally.decisions,
+                        action,
+                        action_label: game.0.action_label(action),
+                        stats,
+                        wall_ns: elapsed,
+                    });
+                }
                 tally.decisions += 1;
                 tally.decision_ns += elapsed;
                 if !state.is_legal(action) {
@@ -254,9 +300,8 @@ fn settle<G: Tournament>(
     }
 }
 
-/// Runs one replicate of a tournament in its own World and returns its rows, sorted by
-/// (table, round, participant).
-pub fn run_tournament<G: Tournament + Clone>(setup: TournamentSetup<G>) -> Result<Vec<RoundRow>> {
+/// Runs one replicate of a tournament in its own World and returns its rows.
+pub fn run_tournament<G: Tournament + Clone>(setup: TournamentSetup<G>) -> Result<ReplicateRows> {
     let participants = setup.labels.len();
     let tables = setup.tables.max(1);
     let mut world = World::new();
@@ -300,9 +345,10 @@ pub fn run_tournament<G: Tournament + Clone>(setup: TournamentSetup<G>) -> Resul
         labels: setup.labels,
     });
     world.insert_resource(RoundLog::default());
+    world.insert_resource(DecisionLog::default());
     world.insert_resource(Remaining(total));
     world.insert_resource(Failure::default());
-    world.insert_resource(Progress(setup.on_rounds));
+    world.insert_resource(Progress(setup.on_progress));
 
     let mut schedule = Schedule::default();
     schedule.set_executor(SingleThreadedExecutor::new());
@@ -321,9 +367,11 @@ pub fn run_tournament<G: Tournament + Clone>(setup: TournamentSetup<G>) -> Resul
             return Err(Error::Run(message));
         }
     }
-    let mut rows = std::mem::take(&mut world.resource_mut::<RoundLog>().0);
-    rows.sort_by_key(|r| (r.table, r.round, r.participant));
-    Ok(rows)
+    let mut rounds = std::mem::take(&mut world.resource_mut::<RoundLog>().0);
+    rounds.sort_by_key(|r| (r.table, r.round, r.participant));
+    let mut decisions = std::mem::take(&mut world.resource_mut::<DecisionLog>().0);
+    decisions.sort_by_key(|d| (d.table, d.round, d.participant, d.decision));
+    Ok(ReplicateRows { rounds, decisions })
 }
 
 #[cfg(test)]
@@ -346,13 +394,13 @@ mod tests {
             }),
             labels: vec!["a".into(), "b".into(), "c".into()],
             abort_on_illegal: false,
-            on_rounds: Arc::new(|_| {}),
+            on_progress: Arc::new(|_| {}),
         }
     }
 
     #[test]
     fn every_round_of_every_table_is_recorded_once() {
-        let rows = run_tournament(setup(4, 10)).unwrap();
+        let rows = run_tournament(setup(4, 10)).unwrap().rounds;
         assert_eq!(rows.len(), 10 * 3);
         let per_table: Vec<usize> = (0..4)
             .map(|t| rows.iter().filter(|r| r.table == t).count() / 3)
@@ -365,8 +413,11 @@ mod tests {
 
     #[test]
     fn a_replicate_is_reproducible() {
-        let strip = |rows: Vec<RoundRow>| -> Vec<RoundRow> {
-            rows.into_iter().map(|r| RoundRow { decision_ns: 0, ..r }).collect()
+        let strip = |rows: ReplicateRows| -> Vec<RoundRow> {
+            rows.rounds
+                .into_iter()
+                .map(|r| RoundRow { decision_ns: 0, ..r })
+                .collect()
         };
         assert_eq!(
             strip(run_tournament(setup(2, 12)).unwrap()),
@@ -398,7 +449,7 @@ mod tests {
                 Box::new(RandomPolicy),
             ])
         });
-        let rows = run_tournament(s).unwrap();
+        let rows = run_tournament(s).unwrap().rounds;
         assert!(
             rows.iter()
                 .filter(|r| r.participant == 0)

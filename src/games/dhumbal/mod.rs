@@ -16,7 +16,7 @@ mod tournament;
 
 pub use tournament::DhumbalLedger;
 
-use crate::core::game::{Action, Game, State, Turn};
+use crate::core::game::{Action, Game, Resample, State, Turn};
 use crate::core::rng::{SimRng, Stream, derive_seed, mix64};
 use cards::{CALL, Card, CardSet, DRAW, NO_CALL, PICKUP};
 pub use rules::DhumbalRules;
@@ -170,6 +170,15 @@ impl Game for Dhumbal {
     fn action_label(&self, action: Action) -> String {
         cards::action_label(action)
     }
+    fn max_utility(&self) -> f64 {
+        // The largest transfer: every hand at its maximum, capped, paid by one player.
+        let max_hand = u32::from(self.rules.rank_values().iter().copied().max().unwrap_or(13)) * HAND_SIZE as u32;
+        f64::from(
+            max_hand
+                .min(self.rules.payment_cap)
+                .max(self.rules.failed_call_penalty.min(self.rules.payment_cap)),
+        ) * self.players as f64
+    }
 }
 
 /// A Dhumbal round in progress. Cloning is cheap (two short card vectors).
@@ -213,8 +222,12 @@ impl DhumbalState {
         assert!((MIN_PLAYERS..=MAX_PLAYERS).contains(&num_players));
         let mut c = [0i64; MAX_PLAYERS];
         c[..num_players].copy_from_slice(coins);
-        let mut public_history = mix64(shuffle_seed ^ 0x5EED);
-        public_history = mix64(public_history ^ pile.iter().fold(0u64, |h, x| mix64(h ^ u64::from(*x))));
+        // Only public facts seed the history: the opening pile, the balances, the start.
+        let mut public_history = mix64(0x5EED ^ pile.iter().fold(0u64, |h, x| mix64(h ^ u64::from(*x))));
+        for (p, balance) in coins.iter().enumerate() {
+            public_history = mix64(public_history ^ (*balance as u64).rotate_left(p as u32 * 7));
+        }
+        public_history = mix64(public_history ^ start as u64);
         let mut state = DhumbalState {
             rules,
             values: rules.rank_values(),
@@ -466,6 +479,13 @@ impl DhumbalState {
         pay
     }
 
+    /// The same state with `cards` of `player`'s hand marked as publicly known (as if they
+    /// had been picked up from the pile): for hand-built positions in tests and tools.
+    pub fn with_known_cards(mut self, player: usize, cards: CardSet) -> Self {
+        self.known[player] |= cards & self.hands[player];
+        self
+    }
+
     /// The single highest-value card of the current hand (the illegal-discard fallback;
     /// ties: the first in canonical order).
     pub fn highest_card_discard(&self) -> Action {
@@ -542,6 +562,21 @@ impl State for DhumbalState {
         }
     }
 
+    fn legal_actions_into(&self, out: &mut Vec<Action>) {
+        out.clear();
+        match self.phase {
+            Phase::Call => out.extend([CALL, NO_CALL]),
+            Phase::Discard => cards::push_discards(self.hands[self.current], self.rules.ace_high_runs, out),
+            Phase::Pick => {
+                if self.offer.is_some() {
+                    out.push(PICKUP);
+                }
+                out.push(DRAW);
+            }
+            Phase::Over => {}
+        }
+    }
+
     fn is_legal(&self, action: Action) -> bool {
         match self.phase {
             Phase::Call => action == CALL || action == NO_CALL,
@@ -608,6 +643,33 @@ impl State for DhumbalState {
 
     fn information_state_key(&self, player: usize) -> u64 {
         mix64(self.public_history ^ mix64(self.hands[player] ^ ((player as u64) << 56)))
+    }
+}
+
+impl Resample for DhumbalState {
+    /// Redraws everything `player` cannot see: opponents' unknown cards and the stock's
+    /// order come uniformly from the unseen cards (the deck minus the player's hand, the
+    /// pile and the cards known to be in other hands); hand sizes, known cards, the pile
+    /// and all public history stay; the future reshuffle seed is redrawn too.
+    fn resample(&self, player: usize, rng: &mut SimRng) -> Self {
+        let mut s = self.clone();
+        let mut seen = self.hands[player] | self.pile.iter().fold(0u64, |m, c| m | (1u64 << c));
+        for q in 0..self.num_players {
+            seen |= self.known[q];
+        }
+        let mut unseen: Vec<Card> = (0..52).filter(|c| seen & (1u64 << c) == 0).collect();
+        rng.shuffle(&mut unseen);
+        for q in (0..self.num_players).filter(|q| *q != player) {
+            let hidden = (self.hands[q] & !self.known[q]).count_ones() as usize;
+            let mut hand = self.known[q];
+            for _ in 0..hidden {
+                hand |= 1u64 << unseen.pop().expect("enough unseen cards");
+            }
+            s.hands[q] = hand;
+        }
+        s.stock = unseen;
+        s.shuffle_seed = rng.next_u64();
+        s
     }
 }
 

@@ -383,6 +383,74 @@ fn information_state_key_ignores_hidden_cards_of_others() {
     assert_ne!(a.information_state_key(1), b.information_state_key(1));
 }
 
+#[test]
+fn information_state_key_ignores_the_hidden_reshuffle_seed() {
+    let hands = {
+        let mut h = [0u64; MAX_PLAYERS];
+        h[0] = set(&["5H", "6H", "7H", "KS", "QS"]);
+        h[1] = set(&["KD", "QD", "JD", "9S", "8S"]);
+        h
+    };
+    let a = DhumbalState::from_parts(
+        DhumbalRules::paper(),
+        hands,
+        vec![c("2C")],
+        vec![c("2D")],
+        0,
+        &[10_000, 10_000],
+        1,
+    );
+    let b = DhumbalState::from_parts(
+        DhumbalRules::paper(),
+        hands,
+        vec![c("2C")],
+        vec![c("2D")],
+        0,
+        &[10_000, 10_000],
+        2,
+    );
+    assert_eq!(a.information_state_key(0), b.information_state_key(0));
+}
+
+#[test]
+fn resampling_respects_everything_the_player_knows() {
+    let game = Dhumbal::new(DhumbalRules::paper(), 4);
+    let mut rng = SimRng::new(21);
+    let mut s = game.new_initial_state(&mut rng);
+    // Play a while so that pick-ups make some opponent cards public.
+    for _ in 0..40 {
+        if s.is_terminal() {
+            break;
+        }
+        let legal = s.legal_actions();
+        let a = if legal.contains(&PICKUP) {
+            PICKUP
+        } else {
+            legal[rng.below(legal.len())]
+        };
+        s.apply_action(a);
+    }
+    if s.is_terminal() {
+        return;
+    }
+    let Turn::Player(me) = s.turn() else { unreachable!() };
+    let full: Vec<Card> = (0..52).collect();
+    for _ in 0..50 {
+        let r = s.resample(me, &mut rng);
+        assert_eq!(all_cards(&r), full, "still one deck");
+        assert_eq!(r.hand(me), s.hand(me));
+        assert_eq!(r.pile(), s.pile());
+        assert_eq!(r.stock().len(), s.stock().len());
+        for q in 0..4 {
+            assert_eq!(r.hand(q).count_ones(), s.hand(q).count_ones(), "hand sizes");
+            assert_eq!(r.known_cards(q), s.known_cards(q));
+            assert_eq!(r.hand(q) & s.known_cards(q), s.known_cards(q), "known cards stay put");
+        }
+        assert_eq!(r.information_state_key(me), s.information_state_key(me));
+        assert_eq!(r.legal_actions(), s.legal_actions());
+    }
+}
+
 fn all_cards(s: &DhumbalState) -> Vec<Card> {
     let mut v: Vec<Card> = s.stock().to_vec();
     v.extend_from_slice(s.pile());
