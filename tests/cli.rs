@@ -323,3 +323,63 @@ fn rounds_and_seeds_flags_scale_a_run_down() {
     let rounds = fs::read_to_string(dir.path().join("r/rounds.csv")).unwrap();
     assert_eq!(rounds.lines().count(), 1 + 5 * 3);
 }
+
+#[test]
+fn solve_runs_write_a_curve_a_policy_and_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "name = \"k\"\nkind = \"solve\"\ngame = { name = \"kuhn_poker\" }\n[solver]\nalgorithm = \"cfr+\"\niterations = 400\neval_every = 100\ncheckpoint_every = 200\n";
+    let file = write(dir.path(), "k.toml", text);
+    let out = mechsim(dir.path(), &["run", &file, "--out", "res"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = stdout(&out);
+    assert!(
+        report.contains("cfr+ on kuhn_poker (2 players), 400 iterations"),
+        "{report}"
+    );
+    assert!(report.contains("NashConv"), "{report}");
+    let curve = fs::read_to_string(dir.path().join("res/curve.csv")).unwrap();
+    assert_eq!(
+        curve.lines().next().unwrap(),
+        "iteration,nash_conv,exploitability,value_p0,value_p1"
+    );
+    assert_eq!(curve.lines().count(), 1 + 5, "iterations 0, 100, 200, 300, 400");
+    let policy: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("res/policy.json")).unwrap()).unwrap();
+    assert_eq!(policy["infosets"].as_array().unwrap().len(), 12);
+    assert!(dir.path().join("res/checkpoints/policy-00000200.json").is_file());
+    assert!(
+        !dir.path().join("res/checkpoints/policy-00000400.json").exists(),
+        "the final policy is policy.json"
+    );
+    // A second identical run gives the same curve and policy, byte for byte.
+    let out = mechsim(dir.path(), &["run", &file, "--out", "res2", "--quiet"]);
+    assert!(out.status.success());
+    for f in ["curve.csv", "policy.json"] {
+        assert_eq!(
+            fs::read(dir.path().join("res").join(f)).unwrap(),
+            fs::read(dir.path().join("res2").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn search_policies_reject_bad_budgets() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "name = \"t\"\nkind = \"tournament\"\ngame = { name = \"tic_tac_toe\" }\n[[seats]]\npolicy = \"mcts\"\nsimulations = \"many\"\n[[seats]]\npolicy = \"ismcts\"\n";
+    let file = write(dir.path(), "t.toml", text);
+    let out = mechsim(dir.path(), &["check", &file]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("t.toml:6:15: key `seats[0].simulations`: `simulations` must be an integer"),
+        "{err}"
+    );
+    let text = text.replace("simulations = \"many\"", "simulations = 10");
+    let file = write(dir.path(), "t.toml", &text);
+    let out = mechsim(dir.path(), &["check", &file]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("unknown policy \"ismcts\" for tic_tac_toe"),
+        "ISMCTS is not offered for perfect-information games: {err}"
+    );
+}

@@ -116,3 +116,61 @@ fn golden_rows_of_a_fixed_seed() {
     assert_eq!(head, EXPECTED_HEAD, "first rows changed");
     assert_eq!(digest, EXPECTED_DIGEST, "rounds.csv changed");
 }
+
+const SEARCH: &str = r#"name = "search"
+kind = "tournament"
+seed = 5
+seeds = 3
+rounds = 4
+rotation = "rotate"
+game = { name = "dhumbal", players = 3 }
+
+[[seats]]
+policy = "ismcts"
+iterations = 40
+
+[[seats]]
+policy = "dhumbal-balanced"
+
+[[seats]]
+policy = "random"
+"#;
+
+/// decisions.csv without its wall-clock column.
+fn decisions_without_time(dir: &Path) -> String {
+    let text = fs::read_to_string(dir.join("decisions.csv")).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let wall = header.iter().position(|c| *c == "wall_ns").unwrap();
+    text.lines()
+        .map(|l| {
+            l.split(',')
+                .enumerate()
+                .filter(|(i, _)| *i != wall)
+                .map(|(_, f)| f)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn search_tournaments_are_reproducible_across_thread_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("s.toml"), SEARCH).unwrap();
+    for (out, threads) in [("a", "1"), ("b", "2")] {
+        let o = mechsim(
+            dir.path(),
+            &["run", "s.toml", "--out", out, "--threads", threads, "--quiet"],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    assert_eq!(
+        fs::read(dir.path().join("a/rounds.csv")).unwrap(),
+        fs::read(dir.path().join("b/rounds.csv")).unwrap()
+    );
+    let a = decisions_without_time(&dir.path().join("a"));
+    assert!(a.lines().count() > 3, "ISMCTS decisions are logged");
+    assert!(a.lines().nth(1).unwrap().contains(",40,"), "40 simulations each: {a}");
+    assert_eq!(a, decisions_without_time(&dir.path().join("b")));
+}

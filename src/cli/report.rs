@@ -1,6 +1,7 @@
 //! The readable end-of-run report: one line per participant (win rate with its Wilson 95%
-//! interval, mean payoff, Jhyap calls and success, cards discarded, risk correlation, ms per
-//! decision), then every pairwise test with its Bonferroni verdict.
+//! interval, mean payoff, the game's own metrics such as Dhumbal's Jhyap calls and success,
+//! cards discarded and risk correlation, and ms per decision), then every pairwise test with
+//! its Bonferroni verdict. Solver runs get their curve and result instead.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -9,17 +10,14 @@ use crate::core::tournament::MetricValue;
 use crate::runner::solve::{SolvePlan, SolveResult};
 use crate::runner::{TournamentPlan, TournamentResult};
 
-fn extra(p: &crate::analysis::tournament::ParticipantSummary, key: &str) -> Option<f64> {
-    p.extra.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_f64())
-}
-
-/// Metrics that have their own column; any other game metric gets an extra column.
-const OWN_COLUMNS: &[&str] = &[
-    "jhyap_calls",
-    "jhyap_success_rate",
-    "cards_discarded_per_round",
-    "risk_corr",
-    "mean_turns_per_round",
+/// Short column headers for game metrics (others print their own name).
+const HEADERS: &[(&str, &str)] = &[
+    ("jhyap_calls", "calls"),
+    ("jhyap_success_rate", "call ok"),
+    ("cards_discarded_per_round", "discards"),
+    ("risk_corr", "risk r"),
+    ("mean_turns_per_round", "turns"),
+    ("matches_won", "matches"),
 ];
 
 /// `x` with three significant digits (decision times span nanoseconds to seconds).
@@ -31,8 +29,14 @@ fn significant(x: f64) -> String {
     format!("{x:.digits$}")
 }
 
-fn opt(v: Option<f64>, digits: usize) -> String {
-    v.map_or_else(|| "-".to_string(), |x| format!("{x:.digits$}"))
+fn metric_text(key: &str, value: MetricValue) -> String {
+    match value {
+        MetricValue::Int(i) => i.to_string(),
+        MetricValue::Bool(b) => b.to_string(),
+        MetricValue::Float(x) if key.ends_with("_rate") => format!("{:.1}%", 100.0 * x),
+        MetricValue::Float(x) if key.ends_with("_corr") => format!("{x:.3}"),
+        MetricValue::Float(x) => format!("{x:.2}"),
+    }
 }
 
 /// Renders a tournament's report as text.
@@ -54,64 +58,48 @@ pub fn render(plan: &TournamentPlan, result: &TournamentResult, wall_seconds: f6
         result.threads
     );
     let label_width = plan.seats.iter().map(|p| p.label.len()).max().unwrap_or(6).max(6);
-    let others: Vec<&'static str> = s
+    let metrics: Vec<&'static str> = s
         .participants
         .first()
-        .map(|p| {
-            p.extra
-                .iter()
-                .map(|(k, _)| *k)
-                .filter(|k| !OWN_COLUMNS.contains(k))
-                .collect()
-        })
+        .map(|p| p.extra.iter().map(|(k, _)| *k).collect())
         .unwrap_or_default();
+    let header = |k: &str| {
+        HEADERS
+            .iter()
+            .find(|(key, _)| *key == k)
+            .map_or_else(|| k.replace('_', " "), |(_, h)| h.to_string())
+    };
+    let widths: Vec<usize> = metrics.iter().map(|k| header(k).len().max(8)).collect();
     let _ = write!(
         out,
-        "{:<4} {:<lw$} {:>7} {:>17} {:>10} {:>7} {:>7} {:>9} {:>7} {:>9}",
+        "{:<4} {:<lw$} {:>7} {:>17} {:>10}",
         "seat",
         "policy",
         "win %",
         "Wilson 95% CI",
         s.payoff_name.replace('_', " "),
-        "calls",
-        "call ok",
-        "discards",
-        "risk r",
-        "ms/dec",
         lw = label_width
     );
-    for k in &others {
-        let _ = write!(out, " {:>12}", k.replace('_', " "));
+    for (k, w) in metrics.iter().zip(&widths) {
+        let _ = write!(out, " {:>w$}", header(k), w = *w);
     }
-    out.push('\n');
+    let _ = writeln!(out, " {:>9}", "ms/dec");
     for p in &s.participants {
         let ci = format!("[{:.1}, {:.1}]", 100.0 * p.win_ci_low, 100.0 * p.win_ci_high);
-        let success = extra(p, "jhyap_success_rate").map(|x| 100.0 * x);
         let _ = write!(
             out,
-            "{:<4} {:<lw$} {:>7.1} {:>17} {:>+10.2} {:>7} {:>6}% {:>9} {:>7} {:>9}",
+            "{:<4} {:<lw$} {:>7.1} {:>17} {:>+10.2}",
             p.seat,
             p.label,
             100.0 * p.win_rate,
             ci,
             p.payoff_mean,
-            opt(extra(p, "jhyap_calls"), 0),
-            opt(success, 1),
-            opt(extra(p, "cards_discarded_per_round"), 2),
-            opt(extra(p, "risk_corr"), 3),
-            significant(p.ms_per_decision),
             lw = label_width
         );
-        for k in &others {
-            let value = p.extra.iter().find(|(key, _)| key == k).map(|(_, v)| *v);
-            let text = match value {
-                Some(MetricValue::Int(i)) => i.to_string(),
-                Some(v) => format!("{:.3}", v.as_f64()),
-                None => "-".to_string(),
-            };
-            let _ = write!(out, " {text:>12}");
+        for ((k, v), w) in p.extra.iter().zip(&widths) {
+            let _ = write!(out, " {:>w$}", metric_text(k, *v), w = *w);
         }
-        out.push('\n');
+        let _ = writeln!(out, " {:>9}", significant(p.ms_per_decision));
     }
     let illegal: u64 = s.participants.iter().map(|p| p.illegal_actions).sum();
     if illegal > 0 {

@@ -26,6 +26,8 @@ pub enum ParamKind {
     Bool,
     /// One of a fixed list of strings.
     Choice(&'static [&'static str]),
+    /// Any non-empty string (checked further by whoever uses it).
+    Text,
 }
 
 impl fmt::Display for ParamKind {
@@ -38,6 +40,7 @@ impl fmt::Display for ParamKind {
                 let quoted: Vec<String> = choices.iter().map(|c| format!("\"{c}\"")).collect();
                 write!(f, "one of {}", quoted.join(", "))
             }
+            ParamKind::Text => write!(f, "a non-empty string"),
         }
     }
 }
@@ -100,6 +103,7 @@ impl ParamSpec {
                 Ok(ParamValue::Float(v))
             }
             (ParamKind::Bool, ParamValue::Bool(b)) => Ok(ParamValue::Bool(b)),
+            (ParamKind::Text, ParamValue::Str(s)) if !s.trim().is_empty() => Ok(ParamValue::Str(s)),
             (ParamKind::Choice(choices), ParamValue::Str(s)) => {
                 if choices.contains(&s.as_str()) {
                     Ok(ParamValue::Str(s))

@@ -7,14 +7,15 @@ use std::time::Duration;
 
 use super::PolicyEntry;
 use crate::core::game::{Game, Resample};
-use crate::core::params::{ParamKind, ParamSpec, Params};
+use crate::core::params::{ParamKind, ParamSpec, Params, value_hint};
 use crate::core::policy::Policy;
 use crate::core::rng::SimRng;
+use crate::games::Registered;
 use crate::search::cfr::{Cfr, CfrVariant, ExternalSamplingMccfr};
 use crate::search::ismcts::{Ismcts, IsmctsConfig};
 use crate::search::mcts::{Mcts, MctsConfig};
 use crate::search::tree::GameTree;
-use crate::search::{Budget, RandomRollout};
+use crate::search::{Budget, Evaluator, PolicyRollout, RandomRollout};
 
 const MCTS_PARAMS: &[ParamSpec] = &[
     ParamSpec {
@@ -72,6 +73,11 @@ const ISMCTS_PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Float { min: 0.0, max: 100.0 },
         help: "UCB exploration constant on returns scaled to [-1, 1] (default 0.7)",
     },
+    ParamSpec {
+        name: "rollout",
+        kind: ParamKind::Text,
+        help: "policy that plays every seat in rollouts: \"random\" (default) or any non-search policy of the game",
+    },
 ];
 
 const CFR_PARAMS: &[ParamSpec] = &[
@@ -117,7 +123,10 @@ fn build_mcts<G: Game>(game: &G, params: &Params) -> Result<Box<dyn Policy<G>>, 
     Ok(Box::new(Mcts::new(game, config, RandomRollout { rollouts })))
 }
 
-fn build_ismcts<G: Game>(game: &G, params: &Params) -> Result<Box<dyn Policy<G>>, String>
+/// Policies that search themselves cannot serve as rollout policies.
+const SEARCH_POLICIES: &[&str] = &["mcts", "ismcts", "cfr"];
+
+fn build_ismcts<G: Registered>(game: &G, params: &Params) -> Result<Box<dyn Policy<G>>, String>
 where
     G::State: Resample,
 {
@@ -125,7 +134,30 @@ where
         budget: budget(params, "iterations")?,
         exploration: params.float("exploration").unwrap_or(0.7),
     };
-    Ok(Box::new(Ismcts::new(game, config)))
+    let rollout: Box<dyn Evaluator<G>> = match params.str("rollout").unwrap_or("random") {
+        "random" => Box::new(RandomRollout::default()),
+        name => {
+            let entries = G::policies();
+            let usable: Vec<&str> = entries
+                .iter()
+                .map(|e| e.name)
+                .filter(|n| !SEARCH_POLICIES.contains(n))
+                .collect();
+            let entry = entries
+                .iter()
+                .find(|e| e.name == name && !SEARCH_POLICIES.contains(&e.name))
+                .ok_or_else(|| {
+                    let hint = value_hint(name, usable.iter().copied());
+                    format!(
+                        "`rollout` must name a non-search policy of {}{hint} (valid: {})",
+                        G::NAME,
+                        usable.join(", ")
+                    )
+                })?;
+            Box::new(PolicyRollout::new((entry.build)(game, &Params::new())?))
+        }
+    };
+    Ok(Box::new(Ismcts::with_rollout(game, config, rollout)))
 }
 
 /// Largest tree the `cfr` seat will walk.
@@ -170,7 +202,7 @@ pub fn perfect_information<G: Game>() -> Vec<PolicyEntry<G>> {
 }
 
 /// `ismcts` (games whose hidden information can be resampled).
-pub fn imperfect_information<G: Game>() -> Vec<PolicyEntry<G>>
+pub fn imperfect_information<G: Registered>() -> Vec<PolicyEntry<G>>
 where
     G::State: Resample,
 {

@@ -2,14 +2,15 @@
 //! that can resample hidden information. Each iteration draws a determinisation consistent
 //! with the searching player's information (`Resample`), walks one shared tree of actions
 //! (UCB over the children available in that determinisation, with availability counts),
-//! expands one node, plays a random rollout and backs up the real returns, each node valued
+//! expands one node, plays a rollout (random, or any policy) and backs up the real returns,
+//! each node valued
 //! from the view of the player who acted there. The tree is rebuilt for every decision, so
 //! nothing carries over between decisions or rounds, and no iteration sees the true hidden
 //! state: only `resample` of it.
 
 use std::time::Instant;
 
-use super::{Budget, random_playout, sample_chance};
+use super::{Budget, Evaluator, RandomRollout, sample_chance};
 use crate::core::game::{Action, Game, Resample, State, Turn};
 use crate::core::policy::{Policy, SearchStats};
 use crate::core::rng::SimRng;
@@ -47,6 +48,9 @@ struct Node {
 /// An ISMCTS player.
 pub struct Ismcts<G: Game> {
     config: IsmctsConfig,
+    rollout: Box<dyn Evaluator<G>>,
+    /// Largest absolute return seen in the current search: values are divided by it, so the
+    /// exploration constant means the same whatever the game's units.
     scale: f64,
     nodes: Vec<Node>,
     last: Option<SearchStats>,
@@ -57,11 +61,18 @@ impl<G: Game> Ismcts<G>
 where
     G::State: Resample,
 {
-    /// A searcher for `game` (its `max_utility` scales returns into [-1, 1]).
+    /// A searcher for `game` with random rollouts (its `max_utility` scales returns into
+    /// [-1, 1]).
     pub fn new(game: &G, config: IsmctsConfig) -> Self {
+        Self::with_rollout(game, config, Box::new(RandomRollout::default()))
+    }
+
+    /// A searcher whose leaves are valued by `rollout` (e.g. a `PolicyRollout`).
+    pub fn with_rollout(_game: &G, config: IsmctsConfig, rollout: Box<dyn Evaluator<G>>) -> Self {
         Ismcts {
             config,
-            scale: game.max_utility().max(f64::MIN_POSITIVE),
+            rollout,
+            scale: 1.0,
             nodes: Vec::new(),
             last: None,
             _game: std::marker::PhantomData,
@@ -82,6 +93,7 @@ where
 
     /// Searches `state` from `player`'s point of view and returns the chosen action.
     pub fn search(&mut self, state: &G::State, player: usize, rng: &mut SimRng) -> Action {
+        self.scale = f64::MIN_POSITIVE;
         self.nodes.clear();
         self.nodes.push(Node {
             action: 0,
@@ -111,11 +123,7 @@ where
         let total: f64 = root.children.iter().map(|c| self.nodes[*c as usize].total).sum();
         self.last = Some(SearchStats {
             simulations: done,
-            root_value: if visits == 0 {
-                0.0
-            } else {
-                total / f64::from(visits) * self.scale
-            },
+            root_value: if visits == 0 { 0.0 } else { total / f64::from(visits) },
             tree_nodes: self.nodes.len() as u64,
         });
         best.map_or(legal[0], |n| n.action)
@@ -160,38 +168,46 @@ where
                         break;
                     }
                     let c = self.config.exploration;
-                    let mut best = (f64::NEG_INFINITY, u32::MAX);
+                    let scale = self.scale;
+                    let mut best: Option<(f64, u32)> = None;
                     for &i in &self.nodes[node as usize].children {
                         let n = &self.nodes[i as usize];
                         if legal.contains(&n.action) {
-                            let s = score(n, c);
-                            if s > best.0 {
-                                best = (s, i);
+                            let s = score(n, c, scale);
+                            if best.is_none_or(|(b, _)| s > b) {
+                                best = Some((s, i));
                             }
                         }
                     }
-                    let next = best.1;
+                    let next = best.expect("every legal action has a child").1;
                     state.apply_action(self.nodes[next as usize].action);
                     node = next;
                     path.push(node);
                 }
             }
         }
-        random_playout(&mut state, rng);
-        let returns = state.returns();
+        let returns = if state.is_terminal() {
+            state.returns()
+        } else {
+            self.rollout.evaluate(&state, rng)
+        };
+        for r in &returns {
+            self.scale = self.scale.max(r.abs());
+        }
         for i in path.iter() {
             let n = &mut self.nodes[*i as usize];
             n.visits += 1;
             if let Some(r) = returns.get(n.player) {
-                n.total += r / self.scale;
+                n.total += r;
             }
         }
     }
 }
 
-fn score(n: &Node, c: f64) -> f64 {
+/// UCB with availability counts, on mean returns divided by `scale`.
+fn score(n: &Node, c: f64, scale: f64) -> f64 {
     let visits = f64::from(n.visits.max(1));
-    n.total / visits + c * (f64::from(n.available.max(1)).ln() / visits).sqrt()
+    n.total / visits / scale + c * (f64::from(n.available.max(1)).ln() / visits).sqrt()
 }
 
 impl<G: Game> Policy<G> for Ismcts<G>
@@ -295,23 +311,27 @@ mod tests {
     }
 
     #[test]
-    fn kuhn_ismcts_bets_the_king_and_folds_the_jack() {
+    fn kuhn_ismcts_calls_with_the_king_and_folds_the_jack() {
         let game = KuhnPoker::new(2);
-        let mut s = game.new_initial_state(&mut SimRng::new(0));
-        s.apply_action(2);
-        s.apply_action(0);
         let config = IsmctsConfig {
             budget: Budget::simulations(3000),
             ..IsmctsConfig::default()
         };
         let mut m = Ismcts::new(&game, config);
-        assert_eq!(m.search(&s, 0, &mut SimRng::new(3)), BET, "king bets");
-        // Player 1 with the jack facing a bet folds.
+        // Player 0 holds the king, checked, and faces a bet: calling wins 2, folding loses 1.
+        let mut s = game.new_initial_state(&mut SimRng::new(0));
+        for a in [2, 0, PASS, BET] {
+            s.apply_action(a);
+        }
+        assert_eq!(m.search(&s, 0, &mut SimRng::new(3)), BET, "the king calls");
+        // Player 1 holds the jack and faces a bet: calling loses 2, folding loses 1.
         let mut t = game.new_initial_state(&mut SimRng::new(0));
         for a in [2, 0, BET] {
             t.apply_action(a);
         }
-        assert_eq!(m.search(&t, 1, &mut SimRng::new(4)), PASS, "jack folds to a bet");
+        assert_eq!(m.search(&t, 1, &mut SimRng::new(4)), PASS, "the jack folds");
+        let value = m.last_search().unwrap().root_value;
+        assert!((value + 1.0).abs() < 0.2, "folding's value is about -1, got {value}");
     }
 
     #[test]

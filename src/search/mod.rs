@@ -80,6 +80,42 @@ impl<G: Game> Evaluator<G> for RandomRollout {
     }
 }
 
+/// Plays every player with one policy from the state to the end (e.g. a heuristic, so
+/// rollouts look like real play rather than noise) and returns the final returns.
+pub struct PolicyRollout<G: Game> {
+    policy: Box<dyn crate::core::policy::Policy<G>>,
+}
+
+impl<G: Game> PolicyRollout<G> {
+    /// Rollouts played by `policy` for every player.
+    pub fn new(policy: Box<dyn crate::core::policy::Policy<G>>) -> Self {
+        PolicyRollout { policy }
+    }
+}
+
+impl<G: Game> Evaluator<G> for PolicyRollout<G> {
+    fn evaluate(&mut self, state: &G::State, rng: &mut SimRng) -> Vec<f64> {
+        let mut s = state.clone();
+        loop {
+            match s.turn() {
+                Turn::Terminal => return s.returns(),
+                Turn::Chance => {
+                    let a = sample_chance(&s, rng);
+                    s.apply_action(a);
+                }
+                Turn::Player(p) => {
+                    let mut a = self.policy.act(&s, p, rng);
+                    if !s.is_legal(a) {
+                        let legal = s.legal_actions();
+                        a = legal[rng.below(legal.len())];
+                    }
+                    s.apply_action(a);
+                }
+            }
+        }
+    }
+}
+
 /// How much a search may spend on one decision: a number of simulations, a wall-clock
 /// budget, or both (whichever ends first). Simulation budgets are reproducible; time
 /// budgets are not, since they depend on the machine.
