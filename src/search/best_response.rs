@@ -283,4 +283,25 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn black_box_policies_are_evaluated_through_action_probs() {
+        use crate::policies::random::RandomPolicy;
+        let game = KuhnPoker::new(2);
+        let tree = GameTree::build(&game, 1_000).unwrap();
+        let mut players: Vec<Box<dyn Policy<KuhnPoker>>> = vec![Box::new(RandomPolicy), Box::new(RandomPolicy)];
+        let profile = profile_of_policies(&tree, &mut players).unwrap();
+        assert!((exploitability(&tree, &profile) - 11.0 / 24.0).abs() < 1e-12);
+
+        /// A policy that only samples: it cannot be evaluated exactly, and says so.
+        struct SamplesOnly;
+        impl Policy<KuhnPoker> for SamplesOnly {
+            fn act(&mut self, _: &KuhnState, _: usize, _: &mut crate::core::rng::SimRng) -> Action {
+                0
+            }
+        }
+        let mut players: Vec<Box<dyn Policy<KuhnPoker>>> = vec![Box::new(RandomPolicy), Box::new(SamplesOnly)];
+        let err = profile_of_policies(&tree, &mut players).unwrap_err();
+        assert!(err.contains("player 1's policy does not expose action probabilities"), "{err}");
+    }
 }

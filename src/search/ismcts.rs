@@ -119,11 +119,10 @@ where
             .map(|c| &self.nodes[*c as usize])
             .filter(|n| legal.contains(&n.action))
             .max_by(|a, b| a.visits.cmp(&b.visits).then(b.action.cmp(&a.action)));
-        let visits: u32 = root.children.iter().map(|c| self.nodes[*c as usize].visits).sum();
-        let total: f64 = root.children.iter().map(|c| self.nodes[*c as usize].total).sum();
+        // The root value is the chosen move's mean return: the search's forecast of its outcome.
         self.last = Some(SearchStats {
             simulations: done,
-            root_value: if visits == 0 { 0.0 } else { total / f64::from(visits) },
+            root_value: best.map_or(0.0, |n| n.total / f64::from(n.visits.max(1))),
             tree_nodes: self.nodes.len() as u64,
         });
         best.map_or(legal[0], |n| n.action)

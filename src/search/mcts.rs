@@ -146,14 +146,13 @@ impl<G: Game, E: Evaluator<G>> Mcts<G, E> {
             .map(|c| &self.nodes[*c as usize])
             .max_by(|a, b| a.visits.cmp(&b.visits).then(b.action.cmp(&a.action)))
             .expect("a decision has legal actions");
-        let visits: u32 = root.children.iter().map(|c| self.nodes[*c as usize].visits).sum();
-        let total: f64 = root.children.iter().map(|c| self.nodes[*c as usize].total).sum();
+        // The root value is the chosen move's mean return: the search's forecast of its outcome.
         self.last = Some(SearchStats {
             simulations: done,
-            root_value: if visits == 0 {
+            root_value: if best.visits == 0 {
                 0.0
             } else {
-                total / f64::from(visits) * self.scale
+                best.total / f64::from(best.visits) * self.scale
             },
             tree_nodes: self.nodes.len() as u64,
         });
