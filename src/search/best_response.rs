@@ -302,6 +302,9 @@ mod tests {
         }
         let mut players: Vec<Box<dyn Policy<KuhnPoker>>> = vec![Box::new(RandomPolicy), Box::new(SamplesOnly)];
         let err = profile_of_policies(&tree, &mut players).unwrap_err();
-        assert!(err.contains("player 1's policy does not expose action probabilities"), "{err}");
+        assert!(
+            err.contains("player 1's policy does not expose action probabilities"),
+            "{err}"
+        );
     }
 }
