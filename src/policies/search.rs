@@ -17,6 +17,16 @@ use crate::search::mcts::{Mcts, MctsConfig};
 use crate::search::tree::GameTree;
 use crate::search::{Budget, Evaluator, PolicyRollout, RandomRollout};
 
+/// A wall-clock budget, shared by the search policies.
+const TIME_MS: ParamSpec = ParamSpec {
+    name: "time_ms",
+    kind: ParamKind::Float {
+        min: 0.0,
+        max: 3_600_000.0,
+    },
+    help: "wall-clock budget per decision in ms (default none; not reproducible)",
+};
+
 const MCTS_PARAMS: &[ParamSpec] = &[
     ParamSpec {
         name: "simulations",
@@ -26,14 +36,7 @@ const MCTS_PARAMS: &[ParamSpec] = &[
         },
         help: "simulations per decision (default 1000; 0 = use time_ms only)",
     },
-    ParamSpec {
-        name: "time_ms",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 3_600_000.0,
-        },
-        help: "wall-clock budget per decision in ms (default none; not reproducible)",
-    },
+    TIME_MS,
     ParamSpec {
         name: "exploration",
         kind: ParamKind::Float { min: 0.0, max: 100.0 },
@@ -60,14 +63,7 @@ const ISMCTS_PARAMS: &[ParamSpec] = &[
         },
         help: "iterations (determinisations) per decision (default 1000; 0 = use time_ms only)",
     },
-    ParamSpec {
-        name: "time_ms",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 3_600_000.0,
-        },
-        help: "wall-clock budget per decision in ms (default none; not reproducible)",
-    },
+    TIME_MS,
     ParamSpec {
         name: "exploration",
         kind: ParamKind::Float { min: 0.0, max: 100.0 },
