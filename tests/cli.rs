@@ -258,6 +258,21 @@ fn bad_scenarios_get_precise_messages() {
             vec!["key `seeds`", "number of replicates"],
         ),
         (
+            SMALL.replace(
+                "policy = \"random\"",
+                "policy = \"ismcts\"\nrollout = \"dhumbal-agresive\"",
+            ),
+            vec![
+                "key `seats[2].rollout`",
+                "did you mean \"dhumbal-aggressive\"?",
+                "valid: \"random\", \"dhumbal-aggressive\"",
+            ],
+        ),
+        (
+            SMALL.replace("policy = \"random\"", "policy = \"ismcts\"\nrollout = \"ismcts\""),
+            vec!["`rollout` must name a non-search policy of dhumbal"],
+        ),
+        (
             SMALL.replace("[[seats]]\npolicy = \"random\"\n", "[[seats]]\nlabel = \"x\"\n"),
             vec!["key `seats[2]`", "missing required key `policy`"],
         ),

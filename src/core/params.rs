@@ -26,8 +26,9 @@ pub enum ParamKind {
     Bool,
     /// One of a fixed list of strings.
     Choice(&'static [&'static str]),
-    /// Any non-empty string (checked further by whoever uses it).
-    Text,
+    /// The name of a registered, non-search policy of the same game (checked by the
+    /// scenario layer, which knows the game).
+    PolicyName,
 }
 
 impl fmt::Display for ParamKind {
@@ -40,7 +41,7 @@ impl fmt::Display for ParamKind {
                 let quoted: Vec<String> = choices.iter().map(|c| format!("\"{c}\"")).collect();
                 write!(f, "one of {}", quoted.join(", "))
             }
-            ParamKind::Text => write!(f, "a non-empty string"),
+            ParamKind::PolicyName => write!(f, "the name of a non-search policy of this game"),
         }
     }
 }
@@ -103,7 +104,7 @@ impl ParamSpec {
                 Ok(ParamValue::Float(v))
             }
             (ParamKind::Bool, ParamValue::Bool(b)) => Ok(ParamValue::Bool(b)),
-            (ParamKind::Text, ParamValue::Str(s)) if !s.trim().is_empty() => Ok(ParamValue::Str(s)),
+            (ParamKind::PolicyName, ParamValue::Str(s)) if !s.trim().is_empty() => Ok(ParamValue::Str(s)),
             (ParamKind::Choice(choices), ParamValue::Str(s)) => {
                 if choices.contains(&s.as_str()) {
                     Ok(ParamValue::Str(s))

@@ -67,11 +67,11 @@ const ISMCTS_PARAMS: &[ParamSpec] = &[
     ParamSpec {
         name: "exploration",
         kind: ParamKind::Float { min: 0.0, max: 100.0 },
-        help: "UCB exploration constant on returns scaled to [-1, 1] (default 0.7)",
+        help: "UCB exploration constant on returns divided by the largest seen in the search (default 0.7)",
     },
     ParamSpec {
         name: "rollout",
-        kind: ParamKind::Text,
+        kind: ParamKind::PolicyName,
         help: "policy that plays every seat in rollouts: \"random\" (default) or any non-search policy of the game",
     },
 ];
@@ -120,7 +120,7 @@ fn build_mcts<G: Game>(game: &G, params: &Params) -> Result<Box<dyn Policy<G>>, 
 }
 
 /// Policies that search themselves cannot serve as rollout policies.
-const SEARCH_POLICIES: &[&str] = &["mcts", "ismcts", "cfr"];
+pub const SEARCH_POLICIES: &[&str] = &["mcts", "ismcts", "cfr"];
 
 fn build_ismcts<G: Registered>(game: &G, params: &Params) -> Result<Box<dyn Policy<G>>, String>
 where

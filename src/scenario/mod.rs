@@ -11,8 +11,9 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::core::error::{Error, Result};
-use crate::core::params::{GameSpec, ParamValue, Params, unknown_key_message, value_hint};
+use crate::core::params::{GameSpec, ParamKind, ParamValue, Params, unknown_key_message, value_hint};
 use crate::core::rng::{MAX_REPLICATE_SEED, replicate_seed};
+use crate::policies::search::SEARCH_POLICIES;
 use crate::runner::registry::{self, GameEntry};
 use crate::runner::solve::{SolvePlan, SolverAlgorithm};
 use crate::runner::{SeatPlan, TournamentPlan};
@@ -513,6 +514,35 @@ fn validate_game(ctx: &Ctx<'_>, table: &toml::Table, seats: Option<usize>) -> Re
     Ok((entry, spec))
 }
 
+/// A parameter naming a rollout (or other helper) policy must name a registered,
+/// non-search policy of the same game.
+fn check_policy_name(ctx: &Ctx<'_>, at: &[Seg], game: &str, names: &[&str], name: &str) -> Result<()> {
+    let usable: Vec<&str> = std::iter::once("random")
+        .chain(
+            names
+                .iter()
+                .copied()
+                .filter(|n| !SEARCH_POLICIES.contains(n) && *n != "random"),
+        )
+        .collect();
+    if usable.contains(&name) {
+        return Ok(());
+    }
+    let key = match at.last() {
+        Some(Seg::Key(k)) => k.as_str(),
+        _ => "policy",
+    };
+    let hint = value_hint(name, usable.iter().copied());
+    Err(ctx.error_at(
+        at,
+        false,
+        format!(
+            "`{key}` must name a non-search policy of {game}{hint} (valid: {})",
+            quoted(&usable)
+        ),
+    ))
+}
+
 fn validate_seats(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table]) -> Result<Vec<SeatPlan>> {
     let policies = (entry.policies)();
     let names: Vec<&str> = policies.iter().map(|p| p.name).collect();
@@ -571,6 +601,10 @@ fn validate_seats(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table]) -> Re
                         ));
                     }
                     let value = to_param(v).map_err(|m| ctx.error_at(&at(k), false, m))?;
+                    let spec = info.params.iter().find(|p| p.name == k).expect("checked above");
+                    if let (ParamKind::PolicyName, ParamValue::Str(name)) = (spec.kind, &value) {
+                        check_policy_name(ctx, &at(k), entry.name, &names, name)?;
+                    }
                     params
                         .set(info.params, k, value)
                         .map_err(|m| ctx.error_at(&at(k), false, m))?;
