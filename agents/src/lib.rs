@@ -1,10 +1,21 @@
 //! mechsim-agents: game-agnostic learning agents. Agents see flat `f32` observations and
 //! legal-action masks, never games, so one learner trains on any game mechsim registers.
 //!
-//! This first slice holds the contract shared by training and play (the study's PPO failed
-//! exactly where training and play disagreed on layout): a batch of observations with their
-//! legal-action masks, and masked action selection that can never choose an illegal action.
-//! The neural learners (burn) build on it.
+//! The contract shared by training and play (the study's PPO failed exactly where training
+//! and play disagreed on layout): a batch of observations with their legal-action masks,
+//! masked action selection that can never choose an illegal action, and `Learner`s (PPO on
+//! burn) that act on whole batches at once and learn from rollouts. burn is used here and
+//! nowhere else in mechsim.
+
+pub mod device;
+pub mod gae;
+pub mod learner;
+pub mod net;
+pub mod ppo;
+
+pub use device::DeviceKind;
+pub use learner::{Decision, Learner, Rollout, UpdateStats};
+pub use ppo::PpoConfig;
 
 use thiserror::Error;
 
@@ -37,6 +48,20 @@ pub enum AgentError {
         /// Row in the batch.
         index: usize,
     },
+    /// A backend that this build does not contain, or a device that cannot be used.
+    #[error("{0}")]
+    Device(String),
+    /// Saving or loading a checkpoint failed.
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A rollout whose parts disagree in length.
+    #[error("malformed rollout: {0}")]
+    Rollout(String),
 }
 
 /// Observations and legal-action masks of many decisions, row-major, ready for one
@@ -114,6 +139,47 @@ impl Batch {
     pub fn observations(&self) -> &[f32] {
         &self.observations
     }
+
+    /// All masks, row-major (`len() x num_actions`).
+    pub fn masks(&self) -> &[bool] {
+        &self.masks
+    }
+
+    /// Observation length.
+    pub fn obs_len(&self) -> usize {
+        self.obs_len
+    }
+
+    /// Size of the action space.
+    pub fn num_actions(&self) -> usize {
+        self.num_actions
+    }
+
+    /// Empties the batch, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.rows = 0;
+        self.observations.clear();
+        self.masks.clear();
+    }
+}
+
+/// Samples an index from probabilities with one uniform number `u` in [0, 1) (inverse CDF;
+/// rows with zero probability are never chosen).
+pub fn sample_index(probs: &[f32], u: f64) -> usize {
+    let total: f64 = probs.iter().map(|p| f64::from(*p)).sum();
+    let mut target = u * total;
+    let mut last_positive = 0;
+    for (i, p) in probs.iter().enumerate() {
+        let p = f64::from(*p);
+        if p > 0.0 {
+            last_positive = i;
+            if target < p {
+                return i;
+            }
+            target -= p;
+        }
+    }
+    last_positive
 }
 
 /// Softmax over the legal entries of `logits`; illegal actions get probability exactly 0.

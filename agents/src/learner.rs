@@ -1,0 +1,116 @@
+//! The learner contract: act on a whole batch of decisions at once (one forward pass for every
+//! table waiting on the learner), learn from a rollout of finished trajectories, save and load.
+
+use std::path::Path;
+
+use crate::{AgentError, Batch};
+
+/// What a learner decided for one row of a batch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decision {
+    /// The chosen action id (always legal under the row's mask).
+    pub action: u32,
+    /// Log-probability of that action under the current policy.
+    pub log_prob: f32,
+    /// The value head's estimate of the return.
+    pub value: f32,
+}
+
+/// Transitions of finished trajectories, one after another (`dones` marks each end).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rollout {
+    /// Observation length.
+    pub obs_len: usize,
+    /// Action-space size.
+    pub num_actions: usize,
+    /// Observations, row-major.
+    pub observations: Vec<f32>,
+    /// Legal-action masks, row-major.
+    pub masks: Vec<bool>,
+    /// Actions taken.
+    pub actions: Vec<u32>,
+    /// Their log-probabilities when taken.
+    pub log_probs: Vec<f32>,
+    /// Value estimates when taken.
+    pub values: Vec<f32>,
+    /// Rewards received after each action (until the player's next decision).
+    pub rewards: Vec<f32>,
+    /// Whether the trajectory ended after this transition.
+    pub dones: Vec<bool>,
+}
+
+impl Rollout {
+    /// An empty rollout for the given shapes.
+    pub fn new(obs_len: usize, num_actions: usize) -> Self {
+        Rollout {
+            obs_len,
+            num_actions,
+            ..Rollout::default()
+        }
+    }
+
+    /// Number of transitions.
+    pub fn len(&self) -> usize {
+        self.actions.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+
+    /// Checks that every part has the same number of transitions.
+    pub fn validate(&self) -> Result<(), AgentError> {
+        let n = self.len();
+        let parts = [
+            ("observations", self.observations.len(), n * self.obs_len),
+            ("masks", self.masks.len(), n * self.num_actions),
+            ("log_probs", self.log_probs.len(), n),
+            ("values", self.values.len(), n),
+            ("rewards", self.rewards.len(), n),
+            ("dones", self.dones.len(), n),
+        ];
+        for (name, found, expected) in parts {
+            if found != expected {
+                return Err(AgentError::Rollout(format!(
+                    "{name} has {found} entries, expected {expected}"
+                )));
+            }
+        }
+        if n > 0 && !self.dones[n - 1] {
+            return Err(AgentError::Rollout("the last trajectory is not finished".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Statistics of one update.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct UpdateStats {
+    /// Transitions learned from.
+    pub samples: usize,
+    /// Mean clipped policy loss.
+    pub policy_loss: f32,
+    /// Mean value loss.
+    pub value_loss: f32,
+    /// Mean policy entropy.
+    pub entropy: f32,
+    /// Mean approximate KL divergence from the rollout policy.
+    pub approx_kl: f32,
+    /// Fraction of samples whose ratio was clipped.
+    pub clip_fraction: f32,
+}
+
+/// A learning agent over flat observations and legal-action masks.
+pub trait Learner: Send {
+    /// Decides every row of `batch`: sampled with `uniforms[i]` (one number in [0, 1) per row,
+    /// from the caller's seeded stream), or the most probable legal action if `greedy`.
+    /// Fails if the batch's shapes differ from the learner's.
+    fn act(&mut self, batch: &Batch, uniforms: &[f64], greedy: bool) -> Result<Vec<Decision>, AgentError>;
+
+    /// Learns from finished trajectories.
+    fn update(&mut self, rollout: &Rollout) -> Result<UpdateStats, AgentError>;
+
+    /// Saves the network and settings to `path`.
+    fn save(&self, path: &Path) -> Result<(), AgentError>;
+}
