@@ -398,3 +398,91 @@ fn search_policies_reject_bad_budgets() {
         "ISMCTS is not offered for perfect-information games: {err}"
     );
 }
+
+const TRAIN: &str = r#"name = "kuhn-ppo"
+kind = "training"
+seed = 3
+tables = 4
+game = { name = "kuhn_poker", players = 2 }
+
+[training]
+steps = 3000
+update_every = 512
+eval_every = 2
+eval_rounds = 300
+hidden = 32
+
+[[opponents]]
+policy = "random"
+"#;
+
+#[test]
+fn train_writes_a_curve_and_a_checkpoint_that_plays_in_tournaments() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "t.toml", TRAIN);
+    let out = mechsim(dir.path(), &["train", &file, "--out", "res"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = stdout(&out);
+    assert!(report.contains("ppo on kuhn_poker vs [random] on cpu"), "{report}");
+    assert!(report.contains("play it: [[seats]] policy = \"ppo\""), "{report}");
+    let curve = fs::read_to_string(dir.path().join("res/curve.csv")).unwrap();
+    assert!(
+        curve.starts_with("update,steps,episodes,train_payoff,train_win_rate,policy_loss"),
+        "{curve}"
+    );
+    assert!(curve.lines().count() >= 1 + 6);
+    for f in ["model.mpk", "model.mpk.json", "summary.json", "manifest.json"] {
+        assert!(dir.path().join("res").join(f).is_file(), "{f}");
+    }
+    // The checkpoint is a policy in any tournament, and its value head is logged per decision.
+    let tournament = "name = \"p\"\nkind = \"tournament\"\nrounds = 50\ngame = { name = \"kuhn_poker\" }\n[[seats]]\npolicy = \"ppo\"\ncheckpoint = \"res/model.mpk\"\n[[seats]]\npolicy = \"random\"\n";
+    let file = write(dir.path(), "p.toml", tournament);
+    let out = mechsim(dir.path(), &["run", &file, "--out", "play", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let decisions = fs::read_to_string(dir.path().join("play/decisions.csv")).unwrap();
+    assert!(decisions.lines().count() > 50, "one row per ppo decision");
+}
+
+#[test]
+fn train_rejects_bad_devices_kinds_and_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "t.toml", TRAIN);
+    let out = mechsim(dir.path(), &["train", &file, "--device", "tpu"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown device `tpu`; valid: cpu, cuda, wgpu"),
+        "{}",
+        stderr(&out)
+    );
+    if !cfg!(feature = "cuda") {
+        let out = mechsim(dir.path(), &["train", &file, "--device", "cuda"]);
+        assert!(
+            stderr(&out).contains("rebuild with `cargo build --release --features cuda`"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = mechsim(dir.path(), &["run", &file]);
+    assert!(
+        stderr(&out).contains("is a training scenario: run it with `mechsim train"),
+        "{}",
+        stderr(&out)
+    );
+    let bad = write(dir.path(), "b.toml", &TRAIN.replace("steps = 3000", "stepz = 3000"));
+    let out = mechsim(dir.path(), &["check", &bad]);
+    assert!(
+        stderr(&out).contains("key `training.stepz`: unknown key `stepz`; did you mean `steps`?"),
+        "{}",
+        stderr(&out)
+    );
+    let missing = "name = \"p\"\nkind = \"tournament\"\ngame = { name = \"kuhn_poker\" }\n[[seats]]\npolicy = \"ppo\"\ncheckpoint = \"nope.mpk\"\n[[seats]]\npolicy = \"random\"\n";
+    let file = write(dir.path(), "m.toml", missing);
+    let out = mechsim(dir.path(), &["check", &file]);
+    assert!(
+        stderr(&out).contains(
+            "key `seats[0].checkpoint`: `checkpoint` must be a path to an existing file, but \"nope.mpk\" is not a file"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

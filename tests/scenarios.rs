@@ -62,6 +62,19 @@ fn every_shipped_scenario_runs_scaled_down() {
                     file.display()
                 );
             }
+            Plan::Training(plan) => {
+                let dir = tempfile::tempdir().unwrap();
+                let device = mechsim_agents::DeviceKind::Cpu;
+                let result = (entry.run_training)(plan, device, dir.path(), &RunOptions::default())
+                    .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+                assert!(result.steps > 0 && result.updates > 0, "{}", file.display());
+                assert!(
+                    result.curve.last().unwrap().eval.is_some(),
+                    "{}: evaluated at the end",
+                    file.display()
+                );
+                assert!(dir.path().join("model.mpk").is_file());
+            }
             Plan::Solve(plan) => {
                 let result = (entry.run_solve)(plan, &RunOptions::default())
                     .unwrap_or_else(|e| panic!("{}: {e}", file.display()));

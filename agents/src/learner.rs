@@ -114,3 +114,41 @@ pub trait Learner: Send {
     /// Saves the network and settings to `path`.
     fn save(&self, path: &Path) -> Result<(), AgentError>;
 }
+
+/// A learner that plays uniformly among the legal actions and learns nothing: the baseline
+/// for measuring the environment's speed through the batched path.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UniformLearner;
+
+impl Learner for UniformLearner {
+    fn act(&mut self, batch: &Batch, uniforms: &[f64], _greedy: bool) -> Result<Vec<Decision>, AgentError> {
+        Ok((0..batch.len())
+            .map(|i| {
+                let mask = batch.mask(i);
+                let legal = mask.iter().filter(|m| **m).count().max(1);
+                let probs: Vec<f32> = mask.iter().map(|m| if *m { 1.0 / legal as f32 } else { 0.0 }).collect();
+                let action = crate::sample_index(&probs, uniforms.get(i).copied().unwrap_or(0.5));
+                Decision {
+                    action: action as u32,
+                    log_prob: -(legal as f32).ln(),
+                    value: 0.0,
+                }
+            })
+            .collect())
+    }
+
+    fn update(&mut self, rollout: &Rollout) -> Result<UpdateStats, AgentError> {
+        rollout.validate()?;
+        Ok(UpdateStats {
+            samples: rollout.len(),
+            ..UpdateStats::default()
+        })
+    }
+
+    fn save(&self, path: &Path) -> Result<(), AgentError> {
+        Err(AgentError::Checkpoint {
+            path: path.display().to_string(),
+            message: "a uniform learner has no parameters to save".into(),
+        })
+    }
+}

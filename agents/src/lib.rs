@@ -14,7 +14,7 @@ pub mod net;
 pub mod ppo;
 
 pub use device::DeviceKind;
-pub use learner::{Decision, Learner, Rollout, UpdateStats};
+pub use learner::{Decision, Learner, Rollout, UniformLearner, UpdateStats};
 pub use ppo::PpoConfig;
 
 use thiserror::Error;

@@ -17,6 +17,7 @@ use crate::output::{self, RunInfo};
 use crate::runner::RunOptions;
 use crate::runner::registry;
 use crate::scenario::{self, Plan};
+use mechsim_agents::DeviceKind;
 
 /// mechsim: simulate multi-agent games and mechanisms from scenario files.
 #[derive(Debug, Parser)]
@@ -30,6 +31,8 @@ pub struct Cli {
 enum Command {
     /// Run a scenario file and print its summary.
     Run(RunArgs),
+    /// Train a learner from a training scenario (`kind = "training"`).
+    Train(TrainArgs),
     /// Validate scenario files without running them.
     Check {
         /// Scenario files (TOML).
@@ -49,6 +52,27 @@ enum ListWhat {
     Games,
     /// Policies per game with their parameters.
     Policies,
+}
+
+#[derive(Debug, clap::Args)]
+struct TrainArgs {
+    /// Training scenario file (TOML).
+    file: PathBuf,
+    /// Compute device: cpu (default build), cuda or wgpu (builds with those features).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Output directory (overrides the scenario's `[output] dir`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Replace an existing, non-empty output directory.
+    #[arg(long)]
+    force: bool,
+    /// No progress bar and no report.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Stop after at most this many learner steps (a quick look).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    steps: Option<u64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,6 +114,7 @@ pub fn main() -> ExitCode {
 fn execute(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run(args),
+        Command::Train(args) => train(args),
         Command::Check { files } => check(&files),
         Command::List { what } => {
             print!("{}", list(what));
@@ -125,10 +150,18 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         let (rounds, seeds) = match &scenario.plan {
             Plan::Tournament(t) => (t.rounds, t.seeds.len()),
             Plan::Solve(s) => (s.iterations, 1),
+            Plan::Training(_) => (0, 1),
         };
         let rounds = args.rounds.unwrap_or(rounds);
         let seeds = args.seeds.map_or(seeds, |s| s as usize);
         scenario = scenario.scaled_down(rounds, seeds);
+    }
+    if matches!(scenario.plan, Plan::Training(_)) {
+        bail!(
+            "{} is a training scenario: run it with `mechsim train {}`",
+            args.file.display(),
+            args.file.display()
+        );
     }
     let out_dir = args.out.clone().unwrap_or_else(|| scenario.output_dir.clone());
     output::check_output_dir(&out_dir, args.force)?;
@@ -139,6 +172,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let (total, unit) = match &scenario.plan {
         Plan::Tournament(t) => (t.rounds * t.seeds.len() as u64, "rounds"),
         Plan::Solve(s) => (s.iterations, "iterations"),
+        Plan::Training(_) => (0, "steps"),
     };
     let bar = progress_bar(args.quiet, total, &scenario.name, unit)?;
     let progress = bar.clone();
@@ -154,6 +188,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         command: std::env::args().collect(),
     };
     match &scenario.plan {
+        Plan::Training(_) => unreachable!("refused above"),
         Plan::Tournament(plan) => {
             let result =
                 (entry.run_tournament)(plan, &options).with_context(|| format!("running {}", args.file.display()))?;
@@ -185,6 +220,59 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn train(args: TrainArgs) -> anyhow::Result<()> {
+    let device: DeviceKind = args.device.parse()?;
+    device.ensure_compiled_in()?;
+    let scenario = scenario::load(&args.file)?;
+    let Plan::Training(mut plan) = scenario.plan.clone() else {
+        bail!(
+            "{} is not a training scenario (kind = \"training\"); run it with `mechsim run`",
+            args.file.display()
+        );
+    };
+    if let Some(steps) = args.steps {
+        plan.budget.steps = Some(plan.budget.steps.map_or(steps, |s| s.min(steps)));
+    }
+    let out_dir = args.out.clone().unwrap_or_else(|| scenario.output_dir.clone());
+    output::check_output_dir(&out_dir, args.force)?;
+    let entry = registry::game(&scenario.game.name)
+        .with_context(|| format!("game `{}` is not registered", scenario.game.name))?;
+    let total = plan.budget.steps.unwrap_or(0);
+    let bar = progress_bar(args.quiet || total == 0, total, &scenario.name, "steps")?;
+    let progress = bar.clone();
+    let options = RunOptions {
+        threads: Some(1),
+        on_progress: Arc::new(move |n| progress.inc(n)),
+    };
+    let staging = output::Staging::new(&out_dir)?;
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let result = (entry.run_training)(&plan, device, staging.path(), &options)
+        .with_context(|| format!("training {}", args.file.display()))?;
+    let wall = clock.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let info = RunInfo {
+        started: humantime::format_rfc3339_seconds(started).to_string(),
+        finished: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        wall_seconds: wall,
+        threads: 1,
+        command: std::env::args().collect(),
+    };
+    output::write_training(
+        staging,
+        args.force,
+        &scenario,
+        &plan,
+        &result,
+        &info,
+        &device.to_string(),
+    )?;
+    if !args.quiet {
+        print!("{}", report::render_training(&plan, &result, wall, &out_dir, device));
+    }
+    Ok(())
+}
+
 fn check(files: &[PathBuf]) -> anyhow::Result<()> {
     let mut failures = Vec::new();
     for file in files {
@@ -204,6 +292,13 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
                     p.game.name,
                     p.algorithm.name(),
                     p.iterations
+                ),
+                Plan::Training(p) => println!(
+                    "ok: {} (train ppo on `{}` against {} opponent(s), {} tables)",
+                    file.display(),
+                    p.game.name,
+                    p.opponents.len(),
+                    p.tables
                 ),
             },
             Err(e) => failures.push(e.to_string()),

@@ -8,7 +8,9 @@ use std::path::Path;
 
 use crate::core::tournament::MetricValue;
 use crate::runner::solve::{SolvePlan, SolveResult};
+use crate::runner::training::{TrainingPlan, TrainingResult};
 use crate::runner::{TournamentPlan, TournamentResult};
+use mechsim_agents::DeviceKind;
 
 /// Short column headers for game metrics (others print their own name).
 const HEADERS: &[(&str, &str)] = &[
@@ -232,6 +234,76 @@ pub fn render_solve(plan: &SolvePlan, result: &SolveResult, wall_seconds: f64, o
         } else {
             ", checkpoints/"
         }
+    );
+    out
+}
+
+/// Renders a training run's report: the curve at about ten points, the final evaluation and
+/// how to seat the trained policy in a scenario.
+pub fn render_training(
+    plan: &TrainingPlan,
+    result: &TrainingResult,
+    wall_seconds: f64,
+    out_dir: &Path,
+    device: DeviceKind,
+) -> String {
+    let mut out = String::new();
+    let opponents: Vec<&str> = plan.opponents.iter().map(|o| o.label.as_str()).collect();
+    let _ = writeln!(
+        out,
+        "{}: ppo on {} vs [{}] on {device}: {} steps, {} rounds, {} updates in {:.1} s ({:.0} steps/s collecting, {:.0} samples/s updating)\n",
+        plan.scenario,
+        plan.game.name,
+        opponents.join(", "),
+        result.steps,
+        result.episodes,
+        result.updates,
+        wall_seconds,
+        result.steps as f64 / result.collect_seconds.max(1e-9),
+        result.steps as f64 * plan.ppo.epochs as f64 / result.update_seconds.max(1e-9),
+    );
+    let _ = writeln!(
+        out,
+        "{:>7} {:>10} {:>9} {:>8} {:>9} {:>8} {:>8}   evaluation: win % [Wilson 95%], payoff",
+        "update", "steps", "train $", "train %", "entropy", "kl", "clip"
+    );
+    let evaluated: Vec<_> = result.curve.iter().filter(|c| c.eval.is_some()).collect();
+    let rows: Vec<_> = if evaluated.len() > 1 {
+        evaluated
+    } else {
+        result.curve.iter().collect()
+    };
+    let step = (rows.len() / 10).max(1);
+    for (i, c) in rows.iter().enumerate() {
+        if i % step != 0 && i + 1 != rows.len() {
+            continue;
+        }
+        let eval = c.eval.as_ref().map_or_else(String::new, |e| {
+            format!(
+                "{:.1} [{:.1}, {:.1}], {:+.2}",
+                100.0 * e.win_rate,
+                100.0 * e.win_ci.0,
+                100.0 * e.win_ci.1,
+                e.payoff_mean
+            )
+        });
+        let _ = writeln!(
+            out,
+            "{:>7} {:>10} {:>+9.2} {:>7.1}% {:>9.3} {:>8.4} {:>8.3}   {}",
+            c.update,
+            c.steps,
+            c.train_payoff,
+            100.0 * c.train_win_rate,
+            c.stats.entropy,
+            c.stats.approx_kl,
+            c.stats.clip_fraction,
+            eval
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nwrote {dir}/{{curve.csv, model.mpk, summary.json, manifest.json}}\nplay it: [[seats]] policy = \"ppo\", checkpoint = \"{dir}/model.mpk\"",
+        dir = out_dir.display()
     );
     out
 }

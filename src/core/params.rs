@@ -29,6 +29,8 @@ pub enum ParamKind {
     /// The name of a registered, non-search policy of the same game (checked by the
     /// scenario layer, which knows the game).
     PolicyName,
+    /// A path to an existing file (relative to the working directory).
+    Path,
 }
 
 impl fmt::Display for ParamKind {
@@ -42,6 +44,7 @@ impl fmt::Display for ParamKind {
                 write!(f, "one of {}", quoted.join(", "))
             }
             ParamKind::PolicyName => write!(f, "the name of a non-search policy of this game"),
+            ParamKind::Path => write!(f, "a path to an existing file"),
         }
     }
 }
@@ -105,6 +108,11 @@ impl ParamSpec {
             }
             (ParamKind::Bool, ParamValue::Bool(b)) => Ok(ParamValue::Bool(b)),
             (ParamKind::PolicyName, ParamValue::Str(s)) if !s.trim().is_empty() => Ok(ParamValue::Str(s)),
+            (ParamKind::Path, ParamValue::Str(s)) if std::path::Path::new(&s).is_file() => Ok(ParamValue::Str(s)),
+            (ParamKind::Path, ParamValue::Str(s)) => Err(format!(
+                "`{}` must be {}, but \"{s}\" is not a file",
+                self.name, self.kind
+            )),
             (ParamKind::Choice(choices), ParamValue::Str(s)) => {
                 if choices.contains(&s.as_str()) {
                     Ok(ParamValue::Str(s))

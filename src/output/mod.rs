@@ -17,6 +17,7 @@ use crate::analysis::tournament::{ParticipantSummary, TournamentSummary};
 use crate::core::error::{Error, Result};
 use crate::core::tournament::MetricValue;
 use crate::runner::solve::{SolvePlan, SolveResult};
+use crate::runner::training::{TrainingPlan, TrainingResult};
 use crate::runner::{TournamentPlan, TournamentResult};
 use crate::scenario::Scenario;
 
@@ -48,14 +49,15 @@ pub fn check_output_dir(dir: &Path, force: bool) -> Result<()> {
 }
 
 /// A directory that becomes `target` on `commit`, or disappears on drop.
-struct Staging {
+pub struct Staging {
     path: PathBuf,
     target: PathBuf,
     committed: bool,
 }
 
 impl Staging {
-    fn new(target: &Path) -> Result<Self> {
+    /// A fresh staging directory beside `target`.
+    pub fn new(target: &Path) -> Result<Self> {
         let parent = target
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -76,7 +78,13 @@ impl Staging {
         })
     }
 
-    fn commit(mut self, force: bool) -> Result<()> {
+    /// The staging directory (write files here).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Replaces `target` with the staged directory (refusing a non-empty one unless `force`).
+    pub fn commit(mut self, force: bool) -> Result<()> {
         check_output_dir(&self.target, force)?;
         if self.target.exists() {
             fs::remove_dir_all(&self.target)
@@ -439,6 +447,104 @@ pub fn write_solve(
     write_json(&at("summary.json"), &summary)?;
     let extra =
         json!({ "algorithm": plan.algorithm.name(), "iterations": plan.iterations, "eval_every": plan.eval_every });
+    write_json(&at("manifest.json"), &manifest(scenario, info, &files, extra))?;
+    staging.commit(force)
+}
+
+/// Writes a training run's curve, summary and manifest into `staging` (the checkpoints are
+/// already there) and commits it: `curve.csv`, `model.mpk` (+ `.json`), `checkpoints/`,
+/// `summary.json`, `manifest.json`.
+pub fn write_training(
+    staging: Staging,
+    force: bool,
+    scenario: &Scenario,
+    plan: &TrainingPlan,
+    result: &TrainingResult,
+    info: &RunInfo,
+    device: &str,
+) -> Result<()> {
+    let at = |name: &str| staging.path.join(name);
+    let header = [
+        "update",
+        "steps",
+        "episodes",
+        "train_payoff",
+        "train_win_rate",
+        "policy_loss",
+        "value_loss",
+        "entropy",
+        "approx_kl",
+        "clip_fraction",
+        "eval_rounds",
+        "eval_win_rate",
+        "eval_win_ci_low",
+        "eval_win_ci_high",
+        "eval_payoff",
+    ]
+    .map(String::from);
+    write_csv(
+        &at("curve.csv"),
+        &header,
+        result.curve.iter().map(|c| {
+            let mut row = vec![
+                c.update.to_string(),
+                c.steps.to_string(),
+                c.episodes.to_string(),
+                c.train_payoff.to_string(),
+                c.train_win_rate.to_string(),
+                c.stats.policy_loss.to_string(),
+                c.stats.value_loss.to_string(),
+                c.stats.entropy.to_string(),
+                c.stats.approx_kl.to_string(),
+                c.stats.clip_fraction.to_string(),
+            ];
+            match &c.eval {
+                Some(e) => row.extend([
+                    e.rounds.to_string(),
+                    e.win_rate.to_string(),
+                    e.win_ci.0.to_string(),
+                    e.win_ci.1.to_string(),
+                    e.payoff_mean.to_string(),
+                ]),
+                None => row.extend(std::iter::repeat_n(String::new(), 5)),
+            }
+            row
+        }),
+    )?;
+    let last_eval = result.curve.iter().rev().find_map(|c| c.eval.clone());
+    let summary = json!({
+        "scenario": plan.scenario,
+        "kind": scenario.kind,
+        "game": plan.game.name,
+        "algorithm": "ppo",
+        "device": device,
+        "opponents": plan.opponents.iter().map(|o| o.label.clone()).collect::<Vec<_>>(),
+        "steps": result.steps,
+        "episodes": result.episodes,
+        "updates": result.updates,
+        "steps_per_second": result.steps as f64 / result.collect_seconds.max(1e-9),
+        "update_samples_per_second": result.steps as f64 * plan.ppo.epochs as f64 / result.update_seconds.max(1e-9),
+        "final_eval": last_eval.map(|e| json!({
+            "rounds": e.rounds,
+            "win_rate": e.win_rate,
+            "win_ci_low": e.win_ci.0,
+            "win_ci_high": e.win_ci.1,
+            "payoff_mean": e.payoff_mean,
+        })),
+        "checkpoint": "model.mpk",
+    });
+    write_json(&at("summary.json"), &summary)?;
+    let mut files = vec![
+        "curve.csv",
+        "model.mpk",
+        "model.mpk.json",
+        "summary.json",
+        "manifest.json",
+    ];
+    if staging.path.join("checkpoints").is_dir() {
+        files.push("checkpoints/");
+    }
+    let extra = json!({ "algorithm": "ppo", "device": device, "ppo": plan.ppo, "tables": plan.tables, "update_every": plan.update_every });
     write_json(&at("manifest.json"), &manifest(scenario, info, &files, extra))?;
     staging.commit(force)
 }

@@ -3,6 +3,7 @@
 //! `generic_policies`, game-specific ones in that game's `Registered::policies`.
 
 pub mod dhumbal_heuristic;
+pub mod learned;
 pub mod random;
 pub mod search;
 
@@ -57,5 +58,5 @@ pub struct PolicyEntry<G: Game> {
 
 /// Policies that play any game.
 pub fn generic_policies<G: Game>() -> Vec<PolicyEntry<G>> {
-    vec![random::entry::<G>()]
+    vec![random::entry::<G>(), learned::entry::<G>()]
 }

@@ -119,8 +119,8 @@ fn build_mcts<G: Game>(game: &G, params: &Params) -> Result<Box<dyn Policy<G>>, 
     Ok(Box::new(Mcts::new(game, config, RandomRollout { rollouts })))
 }
 
-/// Policies that search themselves cannot serve as rollout policies.
-pub const SEARCH_POLICIES: &[&str] = &["mcts", "ismcts", "cfr"];
+/// Policies that search, solve or need files cannot serve as rollout policies.
+pub const SEARCH_POLICIES: &[&str] = &["mcts", "ismcts", "cfr", "ppo"];
 
 fn build_ismcts<G: Registered>(game: &G, params: &Params) -> Result<Box<dyn Policy<G>>, String>
 where

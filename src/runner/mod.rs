@@ -4,6 +4,7 @@
 
 pub mod registry;
 pub mod solve;
+pub mod training;
 
 use std::sync::Arc;
 

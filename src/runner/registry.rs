@@ -8,7 +8,10 @@ use crate::games::conformance::{ConformanceReport, check_game};
 use crate::games::{Registered, dhumbal::Dhumbal};
 use crate::games::{connect_four::ConnectFour, kuhn_poker::KuhnPoker, leduc_poker::LeducPoker, tic_tac_toe::TicTacToe};
 use crate::runner::solve::{SolvePlan, SolveResult, run_solve};
+use crate::runner::training::{TrainingPlan, TrainingResult, run_training};
 use crate::runner::{RunOptions, TournamentPlan, TournamentResult, run_plan};
+use mechsim_agents::DeviceKind;
+use std::path::Path;
 
 /// What the CLI and validation need to know about a policy.
 #[derive(Debug, Clone)]
@@ -39,6 +42,8 @@ pub struct GameEntry {
     pub run_tournament: fn(&TournamentPlan, &RunOptions) -> Result<TournamentResult>,
     /// Runs a solver.
     pub run_solve: fn(&SolvePlan, &RunOptions) -> Result<SolveResult>,
+    /// Trains a learner (checkpoints go into the directory).
+    pub run_training: fn(&TrainingPlan, DeviceKind, &Path, &RunOptions) -> Result<TrainingResult>,
     /// The conformance suite over every rule set and player count (`episodes` each).
     pub conformance: fn(usize, u64) -> Result<ConformanceReport, String>,
 }
@@ -62,6 +67,7 @@ fn entry<G: Registered + Clone>() -> GameEntry {
         },
         run_tournament: run_plan::<G>,
         run_solve: run_solve::<G>,
+        run_training: run_training::<G>,
         conformance: |episodes, seed| {
             let mut total = ConformanceReport::default();
             for rules in G::RULE_SETS {

@@ -16,12 +16,36 @@ use crate::core::rng::{MAX_REPLICATE_SEED, replicate_seed};
 use crate::policies::search::SEARCH_POLICIES;
 use crate::runner::registry::{self, GameEntry};
 use crate::runner::solve::{SolvePlan, SolverAlgorithm};
+use crate::runner::training::{TrainingBudget, TrainingPlan};
 use crate::runner::{SeatPlan, TournamentPlan};
 use crate::world::Rotation;
+use mechsim_agents::PpoConfig;
 use source::{Seg, SourceMap, path_string};
 
 /// Scenario kinds this build can run.
-pub const KINDS: &[&str] = &["tournament", "solve"];
+pub const KINDS: &[&str] = &["tournament", "solve", "training"];
+
+/// Keys of the `[training]` table.
+const TRAINING_KEYS: &[&str] = &[
+    "algorithm",
+    "steps",
+    "episodes",
+    "minutes",
+    "update_every",
+    "eval_every",
+    "eval_rounds",
+    "checkpoint_every",
+    "learning_rate",
+    "gamma",
+    "gae_lambda",
+    "clip",
+    "value_coef",
+    "entropy_coef",
+    "epochs",
+    "minibatch",
+    "max_grad_norm",
+    "hidden",
+];
 
 /// Keys of the `[solver]` table.
 const SOLVER_KEYS: &[&str] = &["algorithm", "iterations", "eval_every", "checkpoint_every"];
@@ -39,6 +63,8 @@ const TOP_KEYS: &[&str] = &[
     "game",
     "seats",
     "solver",
+    "training",
+    "opponents",
     "output",
 ];
 
@@ -67,7 +93,34 @@ struct RawScenario {
     #[serde(default)]
     solver: Option<RawSolver>,
     #[serde(default)]
+    training: Option<RawTraining>,
+    #[serde(default)]
+    opponents: Option<Vec<toml::Table>>,
+    #[serde(default)]
     output: Option<RawOutput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTraining {
+    algorithm: Option<String>,
+    steps: Option<u64>,
+    episodes: Option<u64>,
+    minutes: Option<f64>,
+    update_every: Option<u64>,
+    eval_every: Option<u64>,
+    eval_rounds: Option<u64>,
+    checkpoint_every: Option<u64>,
+    learning_rate: Option<f64>,
+    gamma: Option<f32>,
+    gae_lambda: Option<f32>,
+    clip: Option<f32>,
+    value_coef: Option<f32>,
+    entropy_coef: Option<f32>,
+    epochs: Option<u64>,
+    minibatch: Option<u64>,
+    max_grad_norm: Option<f32>,
+    hidden: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,6 +145,8 @@ pub enum Plan {
     Tournament(TournamentPlan),
     /// A solver run (`kind = "solve"`).
     Solve(SolvePlan),
+    /// A training run (`kind = "training"`).
+    Training(TrainingPlan),
 }
 
 /// A validated scenario, ready to run.
@@ -176,6 +231,7 @@ impl Ctx<'_> {
             }
             let valid: Vec<&str> = match path.first() {
                 Some(Seg::Key(k)) if path.len() > 1 && k == "solver" => SOLVER_KEYS.to_vec(),
+                Some(Seg::Key(k)) if path.len() > 1 && k == "training" => TRAINING_KEYS.to_vec(),
                 Some(_) if path.len() > 1 => vec!["dir"],
                 _ => TOP_KEYS.to_vec(),
             };
@@ -251,10 +307,10 @@ fn validate(ctx: &Ctx<'_>, raw: RawScenario, text: &str) -> Result<Scenario> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let (game, plan) = if raw.kind == "solve" {
-        validate_solve(ctx, &raw, seed)?
-    } else {
-        validate_tournament(ctx, &raw, seed)?
+    let (game, plan) = match raw.kind.as_str() {
+        "solve" => validate_solve(ctx, &raw, seed)?,
+        "training" => validate_training(ctx, &raw, seed)?,
+        _ => validate_tournament(ctx, &raw, seed)?,
     };
     Ok(Scenario {
         file: ctx.path.to_path_buf(),
@@ -280,8 +336,127 @@ fn reject(ctx: &Ctx<'_>, present: bool, key_name: &str, kind: &str) -> Result<()
     Ok(())
 }
 
+fn validate_training(ctx: &Ctx<'_>, raw: &RawScenario, seed: u64) -> Result<(GameSpec, Plan)> {
+    reject(ctx, raw.solver.is_some(), "solver", "training")?;
+    reject(
+        ctx,
+        raw.seats.is_some(),
+        "seats",
+        "training (the learner takes one seat; list the others as [[opponents]])",
+    )?;
+    reject(ctx, raw.seeds.is_some(), "seeds", "training")?;
+    reject(ctx, raw.rounds.is_some(), "rounds", "training")?;
+    reject(
+        ctx,
+        raw.rotation.is_some(),
+        "rotation",
+        "training (the learner always rotates through the positions)",
+    )?;
+    let Some(t) = &raw.training else {
+        return Err(ctx.error_at(
+            &[],
+            false,
+            "a training scenario needs a [training] table (algorithm, budget)".into(),
+        ));
+    };
+    let at = |k: &str| vec![key("training"), key(k)];
+    match t.algorithm.as_deref() {
+        None | Some("ppo") => {}
+        Some(other) => {
+            let hint = value_hint(other, ["ppo"]);
+            return Err(ctx.error_at(
+                &at("algorithm"),
+                false,
+                format!("unknown algorithm \"{other}\"{hint} (this build trains: \"ppo\")"),
+            ));
+        }
+    }
+    if t.steps.is_none() && t.episodes.is_none() && t.minutes.is_none() {
+        return Err(ctx.error_at(
+            &[key("training")],
+            true,
+            "give a budget: `steps`, `episodes` or `minutes`".into(),
+        ));
+    }
+    if let Some(m) = t.minutes.filter(|m| !(m.is_finite() && *m > 0.0)) {
+        return Err(ctx.error_at(&at("minutes"), false, format!("must be a positive number, found {m}")));
+    }
+    let positive = |name: &str, v: Option<u64>, default: u64, max: u64| -> Result<u64> {
+        let v = v.unwrap_or(default);
+        if (1..=max).contains(&v) {
+            Ok(v)
+        } else {
+            Err(ctx.error_at(&at(name), false, format!("must be in 1..={max}, found {v}")))
+        }
+    };
+    let unit = |name: &str, v: Option<f32>, default: f32, lo: f32, hi: f32| -> Result<f32> {
+        let v = v.unwrap_or(default);
+        if v.is_finite() && (lo..=hi).contains(&v) {
+            Ok(v)
+        } else {
+            Err(ctx.error_at(&at(name), false, format!("must be in [{lo}, {hi}], found {v}")))
+        }
+    };
+    let defaults = PpoConfig::default();
+    let learning_rate = t.learning_rate.unwrap_or(defaults.learning_rate);
+    if !(learning_rate.is_finite() && learning_rate > 0.0 && learning_rate < 1.0) {
+        return Err(ctx.error_at(
+            &at("learning_rate"),
+            false,
+            format!("must be in (0, 1), found {learning_rate}"),
+        ));
+    }
+    let ppo = PpoConfig {
+        learning_rate,
+        gamma: unit("gamma", t.gamma, defaults.gamma, 0.0, 1.0)?,
+        gae_lambda: unit("gae_lambda", t.gae_lambda, defaults.gae_lambda, 0.0, 1.0)?,
+        clip: unit("clip", t.clip, defaults.clip, 0.01, 1.0)?,
+        value_coef: unit("value_coef", t.value_coef, defaults.value_coef, 0.0, 100.0)?,
+        entropy_coef: unit("entropy_coef", t.entropy_coef, defaults.entropy_coef, 0.0, 10.0)?,
+        epochs: positive("epochs", t.epochs, defaults.epochs as u64, 1000)? as usize,
+        minibatch: positive("minibatch", t.minibatch, defaults.minibatch as u64, 1_000_000)? as usize,
+        max_grad_norm: unit("max_grad_norm", t.max_grad_norm, defaults.max_grad_norm, 0.0001, 1000.0)?,
+        hidden: positive("hidden", t.hidden, defaults.hidden as u64, 65_536)? as usize,
+        seed,
+    };
+    let Some(opponent_tables) = raw.opponents.as_ref().filter(|s| !s.is_empty()) else {
+        return Err(ctx.error_at(
+            &[],
+            false,
+            "a training scenario needs [[opponents]] entries for the other seats".into(),
+        ));
+    };
+    let (entry, game) = validate_game(ctx, &raw.game, Some(opponent_tables.len() + 1))?;
+    let opponents = validate_seat_list(ctx, &entry, opponent_tables, "opponents")?;
+    let plan = TrainingPlan {
+        scenario: raw.name.clone(),
+        game: game.clone(),
+        opponents,
+        ppo,
+        tables: in_range(ctx, "tables", raw.tables.unwrap_or(16), 1..=100_000)? as usize,
+        budget: TrainingBudget {
+            steps: t.steps,
+            episodes: t.episodes,
+            minutes: t.minutes,
+        },
+        update_every: positive("update_every", t.update_every, 4096, 100_000_000)? as usize,
+        eval_every: t.eval_every.unwrap_or(10),
+        eval_rounds: positive("eval_rounds", t.eval_rounds, 400, 100_000_000)?,
+        checkpoint_every: t.checkpoint_every.unwrap_or(0),
+        seed,
+    };
+    Ok((game, Plan::Training(plan)))
+}
+
 fn validate_tournament(ctx: &Ctx<'_>, raw: &RawScenario, seed: u64) -> Result<(GameSpec, Plan)> {
     reject(ctx, raw.solver.is_some(), "solver", "tournament")?;
+    reject(ctx, raw.training.is_some(), "training", "tournament")?;
+    reject(
+        ctx,
+        raw.opponents.is_some(),
+        "opponents",
+        "tournament (list every player under [[seats]])",
+    )?;
     let Some(seat_tables) = raw.seats.as_ref().filter(|s| !s.is_empty()) else {
         return Err(ctx.error_at(
             &[],
@@ -348,6 +523,8 @@ fn validate_tournament(ctx: &Ctx<'_>, raw: &RawScenario, seed: u64) -> Result<(G
 
 fn validate_solve(ctx: &Ctx<'_>, raw: &RawScenario, seed: u64) -> Result<(GameSpec, Plan)> {
     reject(ctx, raw.seats.is_some(), "seats", "solve")?;
+    reject(ctx, raw.training.is_some(), "training", "solve")?;
+    reject(ctx, raw.opponents.is_some(), "opponents", "solve")?;
     reject(ctx, raw.seeds.is_some(), "seeds", "solve")?;
     reject(ctx, raw.rounds.is_some(), "rounds", "solve")?;
     reject(ctx, raw.tables.is_some(), "tables", "solve")?;
@@ -544,11 +721,15 @@ fn check_policy_name(ctx: &Ctx<'_>, at: &[Seg], game: &str, names: &[&str], name
 }
 
 fn validate_seats(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table]) -> Result<Vec<SeatPlan>> {
+    validate_seat_list(ctx, entry, seats, "seats")
+}
+
+fn validate_seat_list(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table], list: &str) -> Result<Vec<SeatPlan>> {
     let policies = (entry.policies)();
     let names: Vec<&str> = policies.iter().map(|p| p.name).collect();
     let mut plans: Vec<SeatPlan> = Vec::with_capacity(seats.len());
     for (i, seat) in seats.iter().enumerate() {
-        let at = |k: &str| vec![key("seats"), Seg::Index(i), key(k)];
+        let at = |k: &str| vec![key(list), Seg::Index(i), key(k)];
         let policy = match seat.get("policy") {
             Some(toml::Value::String(s)) => s.clone(),
             Some(other) => {
@@ -560,7 +741,7 @@ fn validate_seats(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table]) -> Re
             }
             None => {
                 return Err(ctx.error_at(
-                    &[key("seats"), Seg::Index(i)],
+                    &[key(list), Seg::Index(i)],
                     false,
                     "missing required key `policy`".into(),
                 ));
@@ -620,7 +801,7 @@ fn validate_seats(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table]) -> Re
             let explicit = seats[i].contains_key("label");
             if explicit {
                 return Err(ctx.error_at(
-                    &[key("seats"), Seg::Index(i), key("label")],
+                    &[key(list), Seg::Index(i), key("label")],
                     false,
                     format!(
                         "label \"{}\" is used by more than one seat; labels must be unique",
@@ -655,6 +836,19 @@ impl Scenario {
                     s.checkpoint_every = 0;
                 }
             }
+            Plan::Training(t) => {
+                // `rounds` learner decisions per update and at most two updates.
+                t.update_every = t.update_every.min(rounds as usize * 8).max(1);
+                t.budget = TrainingBudget {
+                    steps: Some(t.budget.steps.unwrap_or(u64::MAX).min(2 * t.update_every as u64)),
+                    episodes: None,
+                    minutes: None,
+                };
+                t.eval_rounds = t.eval_rounds.min(rounds);
+                t.tables = t.tables.min(4);
+                t.ppo.minibatch = t.ppo.minibatch.min(64);
+                t.ppo.epochs = t.ppo.epochs.min(2);
+            }
         }
         self
     }
@@ -680,7 +874,7 @@ impl Scenario {
     pub fn tournament(&self) -> Option<&TournamentPlan> {
         match &self.plan {
             Plan::Tournament(t) => Some(t),
-            Plan::Solve(_) => None,
+            _ => None,
         }
     }
 }

@@ -11,6 +11,8 @@ use std::time::Instant;
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, SingleThreadedExecutor};
 
+pub mod training;
+
 use crate::core::error::{Error, Result};
 use crate::core::game::{Action, State, Turn};
 use crate::core::policy::{Policy, SearchStats};
@@ -122,6 +124,8 @@ struct Config {
     participants: usize,
     abort_on_illegal: bool,
     labels: Vec<String>,
+    /// The participant whose decisions a batched learner makes (training worlds only).
+    learner: Option<usize>,
 }
 
 #[derive(Resource, Default)]
@@ -207,6 +211,9 @@ fn decide<G: Tournament>(
             }
             Turn::Player(player) => {
                 let participant = table.players[player];
+                if config.learner == Some(participant) {
+                    continue;
+                }
                 let Ok(mut seat) = seats.get_mut(table.seats[participant]) else {
                     failure.0 = Some(format!(
                         "table {} lost the seat of participant {participant}",
@@ -343,6 +350,7 @@ pub fn run_tournament<G: Tournament + Clone>(setup: TournamentSetup<G>) -> Resul
         participants,
         abort_on_illegal: setup.abort_on_illegal,
         labels: setup.labels,
+        learner: None,
     });
     world.insert_resource(RoundLog::default());
     world.insert_resource(DecisionLog::default());

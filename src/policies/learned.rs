@@ -1,0 +1,133 @@
+//! `ppo`: a trained checkpoint as a policy in any scenario. It encodes the state with the
+//! game's own observation vector and legal-action mask, the very code path training uses
+//! (the study's PPO failed because play and training disagreed here), and reports its value
+//! head's estimate per decision (logged as `root_value` in decisions.csv).
+
+use std::path::PathBuf;
+
+use mechsim_agents::ppo::{load_ppo, read_meta};
+use mechsim_agents::{Batch, DeviceKind, Learner};
+
+use super::PolicyEntry;
+use crate::core::game::{Action, Game, State};
+use crate::core::params::{ParamKind, ParamSpec, Params};
+use crate::core::policy::{Policy, SearchStats};
+use crate::core::rng::SimRng;
+
+/// A learner playing one seat.
+pub struct LearnedPolicy {
+    learner: Box<dyn Learner>,
+    batch: Batch,
+    observation: Vec<f32>,
+    greedy: bool,
+    last_value: Option<f64>,
+}
+
+impl LearnedPolicy {
+    /// Wraps `learner` for a game with observations of `obs_len` and `num_actions` actions.
+    pub fn new(learner: Box<dyn Learner>, obs_len: usize, num_actions: usize, greedy: bool) -> Self {
+        LearnedPolicy {
+            learner,
+            batch: Batch::new(obs_len, num_actions),
+            observation: vec![0.0; obs_len],
+            greedy,
+            last_value: None,
+        }
+    }
+
+    /// The observation and mask this policy feeds its network for `player` at `state`.
+    pub fn encode<S: State>(&mut self, state: &S, player: usize) -> &Batch {
+        self.batch.clear();
+        // Shapes were checked against the game when the policy was built.
+        let _ = encode_decision(state, player, &mut self.observation, &mut self.batch);
+        &self.batch
+    }
+}
+
+/// Appends `player`'s decision at `state` to `batch`: the game's observation vector and its
+/// legal-action mask. Training (the batched World) and play (`LearnedPolicy`) both call this,
+/// so the two can never disagree on layout.
+pub fn encode_decision<S: State>(
+    state: &S,
+    player: usize,
+    scratch: &mut [f32],
+    batch: &mut Batch,
+) -> Result<(), mechsim_agents::AgentError> {
+    state.observation(player, scratch);
+    batch.push(scratch, &state.legal_actions())
+}
+
+impl<G: Game> Policy<G> for LearnedPolicy {
+    fn act(&mut self, state: &G::State, player: usize, rng: &mut SimRng) -> Action {
+        let u = rng.unit();
+        self.encode(state, player);
+        match self.learner.act(&self.batch, &[u], self.greedy) {
+            Ok(decisions) => {
+                self.last_value = Some(f64::from(decisions[0].value));
+                decisions[0].action
+            }
+            Err(_) => {
+                self.last_value = None;
+                state.legal_actions()[0]
+            }
+        }
+    }
+
+    fn last_search(&self) -> Option<SearchStats> {
+        self.last_value.map(|v| SearchStats {
+            simulations: 0,
+            root_value: v,
+            tree_nodes: 0,
+        })
+    }
+}
+
+const PPO_PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "checkpoint",
+        kind: ParamKind::Path,
+        help: "the .mpk checkpoint written by `mechsim train` (its .mpk.json side file must sit beside it)",
+    },
+    ParamSpec {
+        name: "greedy",
+        kind: ParamKind::Bool,
+        help: "play the most probable action instead of sampling (default false)",
+    },
+];
+
+fn build<G: Game>(game: &G, params: &Params) -> Result<Box<dyn Policy<G>>, String> {
+    let path = PathBuf::from(
+        params
+            .str("checkpoint")
+            .ok_or("`ppo` needs `checkpoint = \"path/to/file.mpk\"`")?,
+    );
+    let meta = read_meta(&path).map_err(|e| e.to_string())?;
+    if meta.obs_len != game.observation_len() || meta.num_actions != game.num_distinct_actions() {
+        return Err(format!(
+            "checkpoint {} was trained on observations of length {} with {} actions, but {} has {} and {}",
+            path.display(),
+            meta.obs_len,
+            meta.num_actions,
+            game.name(),
+            game.observation_len(),
+            game.num_distinct_actions()
+        ));
+    }
+    let learner = load_ppo(DeviceKind::Cpu, &path).map_err(|e| e.to_string())?;
+    Ok(Box::new(LearnedPolicy::new(
+        learner,
+        meta.obs_len,
+        meta.num_actions,
+        params.bool("greedy").unwrap_or(false),
+    )))
+}
+
+/// Registry entry (any game: the network sees only observations and masks).
+pub fn entry<G: Game>() -> PolicyEntry<G> {
+    PolicyEntry {
+        name: "ppo",
+        help: "a PPO checkpoint trained with `mechsim train` (plays on the CPU)",
+        params: PPO_PARAMS,
+        build: build::<G>,
+    }
+}
