@@ -430,7 +430,7 @@ fn train_writes_a_curve_and_a_checkpoint_that_plays_in_tournaments() {
         curve.starts_with("update,steps,episodes,train_payoff,train_win_rate,policy_loss"),
         "{curve}"
     );
-    assert!(curve.lines().count() >= 1 + 6);
+    assert!(curve.lines().count() > 6, "a row per update");
     for f in ["model.mpk", "model.mpk.json", "summary.json", "manifest.json"] {
         assert!(dir.path().join("res").join(f).is_file(), "{f}");
     }
