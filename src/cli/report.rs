@@ -302,8 +302,18 @@ pub fn render_training(
     }
     let _ = writeln!(
         out,
-        "\nwrote {dir}/{{curve.csv, model.mpk, summary.json, manifest.json}}\nplay it: [[seats]] policy = \"ppo\", checkpoint = \"{dir}/model.mpk\"",
-        dir = out_dir.display()
+        "\nwrote {dir}/{{curve.csv, model.mpk, {best}summary.json, manifest.json}}\nplay it: [[seats]] policy = \"ppo\", checkpoint = \"{dir}/{file}\"",
+        dir = out_dir.display(),
+        best = if result.best_update.is_some() {
+            "best.mpk (best evaluation), "
+        } else {
+            ""
+        },
+        file = if result.best_update.is_some() {
+            "best.mpk"
+        } else {
+            "model.mpk"
+        },
     );
     out
 }

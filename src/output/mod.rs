@@ -532,6 +532,8 @@ pub fn write_training(
             "payoff_mean": e.payoff_mean,
         })),
         "checkpoint": "model.mpk",
+        "best_checkpoint": result.best_update.map(|_| "best.mpk"),
+        "best_update": result.best_update,
     });
     write_json(&at("summary.json"), &summary)?;
     let mut files = vec![
@@ -541,6 +543,9 @@ pub fn write_training(
         "summary.json",
         "manifest.json",
     ];
+    if result.best_update.is_some() {
+        files.extend(["best.mpk", "best.mpk.json"]);
+    }
     if staging.path.join("checkpoints").is_dir() {
         files.push("checkpoints/");
     }

@@ -98,6 +98,8 @@ pub struct TrainingResult {
     pub curve: Vec<CurveRow>,
     /// The final checkpoint.
     pub checkpoint: PathBuf,
+    /// The update whose evaluation had the highest payoff (saved as `best.mpk`).
+    pub best_update: Option<u64>,
     /// Learner decisions.
     pub steps: u64,
     /// Learner rounds.
@@ -207,6 +209,8 @@ pub fn run_training<G: Registered + Clone>(
             || deadline.is_some_and(|d| started.elapsed() >= d)
     };
     let checkpoint_at = |update: u64| dir.join(format!("checkpoints/update-{update:06}.mpk"));
+    // The evaluated policy with the highest payoff so far (update, payoff), kept as best.mpk.
+    let mut best: Option<(u64, f64)> = None;
     while !done(steps, episodes) {
         let t = Instant::now();
         let (rollout, rounds) = world.collect(plan.update_every)?;
@@ -237,6 +241,15 @@ pub fn run_training<G: Registered + Clone>(
             } else {
                 None
             };
+            if let Some(e) = &eval
+                && best.is_none_or(|(_, payoff)| e.payoff_mean > payoff)
+            {
+                best = Some((updates, e.payoff_mean));
+                world
+                    .learner()
+                    .save(&dir.join("best.mpk"))
+                    .map_err(|e| Error::Run(e.to_string()))?;
+            }
             if !keep_due {
                 let _ = std::fs::remove_file(&path);
                 let _ = std::fs::remove_file(path.with_extension("mpk.json"));
@@ -272,6 +285,7 @@ pub fn run_training<G: Registered + Clone>(
         .map_err(|e| Error::Run(e.to_string()))?;
     Ok(TrainingResult {
         curve,
+        best_update: best.map(|(u, _)| u),
         checkpoint,
         steps,
         episodes,
