@@ -384,6 +384,34 @@ impl<B: AutodiffBackend> Learner for Ppo<B> {
 
 type CpuBackend = burn::backend::Autodiff<burn::backend::Flex>;
 
+/// Runs one tiny operation on `device`, turning a missing driver or device (which the GPU
+/// backends report by panicking) into an error that says what to check.
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+fn probe<B: Backend>(device: &B::Device, kind: DeviceKind) -> Result<(), AgentError> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Tensor::<B, 1>::zeros([1], device).into_data()
+    }));
+    std::panic::set_hook(previous);
+    outcome.map(|_| ()).map_err(|panic| {
+        let detail = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("the backend failed to start");
+        let hint = match kind {
+            DeviceKind::Cuda => {
+                "check that an NVIDIA driver (libcuda.so) and NVRTC (libnvrtc.so) are installed and on LD_LIBRARY_PATH"
+            }
+            DeviceKind::Wgpu => "check that a Vulkan driver and loader (libvulkan.so) are installed",
+            DeviceKind::Cpu => "",
+        };
+        let first_line = detail.lines().next().unwrap_or(detail);
+        AgentError::Device(format!("no usable `{kind}` device: {first_line}; {hint}"))
+    })
+}
+
 /// A PPO learner on the chosen device (type-erased, so callers need not know burn).
 pub fn new_ppo(
     device: DeviceKind,
@@ -400,19 +428,25 @@ pub fn new_ppo(
             Default::default(),
         ))),
         #[cfg(feature = "cuda")]
-        DeviceKind::Cuda => Ok(Box::new(Ppo::<burn::backend::Autodiff<burn::backend::Cuda>>::new(
-            obs_len,
-            num_actions,
-            config,
-            Default::default(),
-        ))),
+        DeviceKind::Cuda => {
+            probe::<burn::backend::Cuda>(&Default::default(), device)?;
+            Ok(Box::new(Ppo::<burn::backend::Autodiff<burn::backend::Cuda>>::new(
+                obs_len,
+                num_actions,
+                config,
+                Default::default(),
+            )))
+        }
         #[cfg(feature = "wgpu")]
-        DeviceKind::Wgpu => Ok(Box::new(Ppo::<burn::backend::Autodiff<burn::backend::Wgpu>>::new(
-            obs_len,
-            num_actions,
-            config,
-            Default::default(),
-        ))),
+        DeviceKind::Wgpu => {
+            probe::<burn::backend::Wgpu>(&Default::default(), device)?;
+            Ok(Box::new(Ppo::<burn::backend::Autodiff<burn::backend::Wgpu>>::new(
+                obs_len,
+                num_actions,
+                config,
+                Default::default(),
+            )))
+        }
         #[allow(unreachable_patterns)]
         other => Err(AgentError::Device(format!(
             "the `{other}` backend is not compiled into this build"
@@ -426,15 +460,21 @@ pub fn load_ppo(device: DeviceKind, path: &Path) -> Result<Box<dyn Learner>, Age
     match device {
         DeviceKind::Cpu => Ok(Box::new(Ppo::<CpuBackend>::load(path, Default::default())?)),
         #[cfg(feature = "cuda")]
-        DeviceKind::Cuda => Ok(Box::new(Ppo::<burn::backend::Autodiff<burn::backend::Cuda>>::load(
-            path,
-            Default::default(),
-        )?)),
+        DeviceKind::Cuda => {
+            probe::<burn::backend::Cuda>(&Default::default(), device)?;
+            Ok(Box::new(Ppo::<burn::backend::Autodiff<burn::backend::Cuda>>::load(
+                path,
+                Default::default(),
+            )?))
+        }
         #[cfg(feature = "wgpu")]
-        DeviceKind::Wgpu => Ok(Box::new(Ppo::<burn::backend::Autodiff<burn::backend::Wgpu>>::load(
-            path,
-            Default::default(),
-        )?)),
+        DeviceKind::Wgpu => {
+            probe::<burn::backend::Wgpu>(&Default::default(), device)?;
+            Ok(Box::new(Ppo::<burn::backend::Autodiff<burn::backend::Wgpu>>::load(
+                path,
+                Default::default(),
+            )?))
+        }
         #[allow(unreachable_patterns)]
         other => Err(AgentError::Device(format!(
             "the `{other}` backend is not compiled into this build"

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mechsim_agents::ppo::new_ppo;
+use mechsim_agents::ppo::{load_ppo, new_ppo, read_meta};
 use mechsim_agents::{DeviceKind, PpoConfig, UpdateStats};
 
 use crate::core::error::{Error, Result};
@@ -57,6 +57,9 @@ pub struct TrainingPlan {
     pub checkpoint_every: u64,
     /// Scenario seed.
     pub seed: u64,
+    /// A checkpoint to start from instead of fresh weights (resuming or fine-tuning; the
+    /// optimiser's moments start afresh).
+    pub init: Option<PathBuf>,
 }
 
 /// An evaluation of the current policy against the opponents.
@@ -156,16 +159,33 @@ pub fn run_training<G: Registered + Clone>(
 ) -> Result<TrainingResult> {
     let game = G::from_spec(&plan.game).map_err(|e| Error::Run(format!("game `{}`: {e}", plan.game.name)))?;
     let (obs_len, num_actions) = (game.observation_len(), game.num_distinct_actions());
-    let learner = new_ppo(
-        device,
-        obs_len,
-        num_actions,
-        PpoConfig {
-            seed: plan.seed,
-            ..plan.ppo
-        },
-    )
-    .map_err(|e| Error::Run(e.to_string()))?;
+    let learner = match &plan.init {
+        Some(path) => {
+            let meta = read_meta(path).map_err(|e| Error::Run(e.to_string()))?;
+            if (meta.obs_len, meta.num_actions) != (obs_len, num_actions) {
+                return Err(Error::Run(format!(
+                    "{} was trained on observations of length {} with {} actions; {} has {} and {}",
+                    path.display(),
+                    meta.obs_len,
+                    meta.num_actions,
+                    plan.game.name,
+                    obs_len,
+                    num_actions
+                )));
+            }
+            load_ppo(device, path).map_err(|e| Error::Run(e.to_string()))?
+        }
+        None => new_ppo(
+            device,
+            obs_len,
+            num_actions,
+            PpoConfig {
+                seed: plan.seed,
+                ..plan.ppo
+            },
+        )
+        .map_err(|e| Error::Run(e.to_string()))?,
+    };
     let entries = G::policies();
     let mut builders = Vec::new();
     for seat in &plan.opponents {
@@ -329,6 +349,7 @@ mod tests {
             eval_rounds: 2000,
             checkpoint_every: 0,
             seed: 11,
+            init: None,
         }
     }
 

@@ -45,6 +45,7 @@ const TRAINING_KEYS: &[&str] = &[
     "minibatch",
     "max_grad_norm",
     "hidden",
+    "init",
 ];
 
 /// Keys of the `[solver]` table.
@@ -121,6 +122,7 @@ struct RawTraining {
     minibatch: Option<u64>,
     max_grad_norm: Option<f32>,
     hidden: Option<u64>,
+    init: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -444,6 +446,17 @@ fn validate_training(ctx: &Ctx<'_>, raw: &RawScenario, seed: u64) -> Result<(Gam
         eval_rounds: positive("eval_rounds", t.eval_rounds, 400, 100_000_000)?,
         checkpoint_every: t.checkpoint_every.unwrap_or(0),
         seed,
+        init: match &t.init {
+            Some(p) if Path::new(p).is_file() => Some(PathBuf::from(p)),
+            Some(p) => {
+                return Err(ctx.error_at(
+                    &at("init"),
+                    false,
+                    format!("\"{p}\" is not a file (give a .mpk checkpoint)"),
+                ));
+            }
+            None => None,
+        },
     };
     Ok((game, Plan::Training(plan)))
 }
