@@ -52,7 +52,7 @@ fn every_shipped_scenario_runs_scaled_down() {
                 let searchers = plan
                     .seats
                     .iter()
-                    .filter(|s| matches!(s.policy.as_str(), "mcts" | "ismcts"))
+                    .filter(|s| matches!(s.policy.as_str(), "mcts" | "ismcts" | "ppo"))
                     .count();
                 let decisions: usize = result.replicates.iter().map(|r| r.decisions.len()).sum();
                 assert_eq!(
