@@ -5,6 +5,20 @@ use std::path::Path;
 
 use crate::{AgentError, Batch};
 
+/// Fails unless `batch` has the learner's observation length and action count.
+pub(crate) fn check_shapes(batch: &Batch, obs_len: usize, num_actions: usize) -> Result<(), AgentError> {
+    if batch.obs_len() != obs_len || batch.num_actions() != num_actions {
+        return Err(AgentError::Rollout(format!(
+            "batch shapes {}x{} do not match the learner's {}x{}",
+            batch.obs_len(),
+            batch.num_actions(),
+            obs_len,
+            num_actions
+        )));
+    }
+    Ok(())
+}
+
 /// What a learner decided for one row of a batch.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Decision {

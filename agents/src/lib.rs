@@ -8,12 +8,14 @@
 //! nowhere else in mechsim.
 
 pub mod device;
+pub mod dqn;
 pub mod gae;
 pub mod learner;
 pub mod net;
 pub mod ppo;
 
 pub use device::DeviceKind;
+pub use dqn::DqnConfig;
 pub use learner::{Decision, Learner, Rollout, UniformLearner, UpdateStats};
 pub use ppo::PpoConfig;
 

@@ -73,16 +73,31 @@ impl Default for PpoConfig {
 /// What a checkpoint's side file records, so the network can be rebuilt before loading.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckpointMeta {
-    /// Always "ppo".
+    /// "ppo" or "dqn".
     pub algorithm: String,
     /// Observation length.
     pub obs_len: usize,
     /// Action-space size.
     pub num_actions: usize,
-    /// Hyper-parameters.
-    pub config: PpoConfig,
+    /// The algorithm's hyper-parameters.
+    #[serde(alias = "config")]
+    pub settings: serde_json::Value,
     /// Updates done.
     pub updates: u64,
+}
+
+/// Seeds the backend and initialises a network under a process-wide lock, so learners
+/// built concurrently stay reproducible.
+pub(crate) fn seeded_init<B: Backend, M>(device: &B::Device, seed: u64, init: impl FnOnce() -> M) -> M {
+    let _guard = INIT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    B::seed(device, seed);
+    init()
+}
+
+/// Writes a checkpoint's side file.
+pub(crate) fn write_meta(path: &Path, meta: &CheckpointMeta) -> Result<(), AgentError> {
+    let text = serde_json::to_string_pretty(meta).map_err(|e| checkpoint_error(path, e))?;
+    std::fs::write(meta_path(path), text).map_err(|e| checkpoint_error(path, e))
 }
 
 /// Weight initialisation uses the backend's global seed: hold this lock around seeding and
@@ -167,11 +182,9 @@ pub fn ppo_loss<B: Backend>(
 impl<B: AutodiffBackend> Ppo<B> {
     /// A fresh learner on `device`.
     pub fn new(obs_len: usize, num_actions: usize, config: PpoConfig, device: B::Device) -> Self {
-        let model = {
-            let _guard = INIT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-            B::seed(&device, config.seed);
+        let model = seeded_init::<B, _>(&device, config.seed, || {
             ActorCritic::new(obs_len, num_actions, config.hidden, &device)
-        };
+        });
         let optim = AdamConfig::new()
             .with_grad_clipping(Some(burn::grad_clipping::GradientClippingConfig::Norm(
                 config.max_grad_norm,
@@ -192,7 +205,9 @@ impl<B: AutodiffBackend> Ppo<B> {
     /// Loads a learner saved by `save` (the `.json` side file says how to rebuild it).
     pub fn load(path: &Path, device: B::Device) -> Result<Self, AgentError> {
         let meta = read_meta(path)?;
-        let mut ppo = Ppo::new(meta.obs_len, meta.num_actions, meta.config, device);
+        let config: PpoConfig = serde_json::from_value(meta.settings.clone())
+            .map_err(|e| checkpoint_error(path, format!("not a PPO checkpoint: {e}")))?;
+        let mut ppo = Ppo::new(meta.obs_len, meta.num_actions, config, device);
         let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
         ppo.model = ppo
             .model
@@ -257,15 +272,7 @@ pub fn read_meta(path: &Path) -> Result<CheckpointMeta, AgentError> {
 
 impl<B: AutodiffBackend> Learner for Ppo<B> {
     fn act(&mut self, batch: &Batch, uniforms: &[f64], greedy: bool) -> Result<Vec<Decision>, AgentError> {
-        if batch.obs_len() != self.obs_len || batch.num_actions() != self.num_actions {
-            return Err(AgentError::Rollout(format!(
-                "batch shapes {}x{} do not match the learner's {}x{}",
-                batch.obs_len(),
-                batch.num_actions(),
-                self.obs_len,
-                self.num_actions
-            )));
-        }
+        crate::learner::check_shapes(batch, self.obs_len, self.num_actions)?;
         if batch.is_empty() {
             return Ok(Vec::new());
         }
@@ -370,15 +377,16 @@ impl<B: AutodiffBackend> Learner for Ppo<B> {
             .clone()
             .save_file(path.to_path_buf(), &recorder)
             .map_err(|e| checkpoint_error(path, e))?;
-        let meta = CheckpointMeta {
-            algorithm: "ppo".into(),
-            obs_len: self.obs_len,
-            num_actions: self.num_actions,
-            config: self.config,
-            updates: self.updates,
-        };
-        let text = serde_json::to_string_pretty(&meta).map_err(|e| checkpoint_error(path, e))?;
-        std::fs::write(meta_path(path), text).map_err(|e| checkpoint_error(path, e))
+        write_meta(
+            path,
+            &CheckpointMeta {
+                algorithm: "ppo".into(),
+                obs_len: self.obs_len,
+                num_actions: self.num_actions,
+                settings: serde_json::to_value(self.config).unwrap_or_default(),
+                updates: self.updates,
+            },
+        )
     }
 }
 
@@ -479,6 +487,91 @@ pub fn load_ppo(device: DeviceKind, path: &Path) -> Result<Box<dyn Learner>, Age
         other => Err(AgentError::Device(format!(
             "the `{other}` backend is not compiled into this build"
         ))),
+    }
+}
+
+/// A DQN learner on the chosen device.
+pub fn new_dqn(
+    device: DeviceKind,
+    obs_len: usize,
+    num_actions: usize,
+    config: crate::dqn::DqnConfig,
+) -> Result<Box<dyn Learner>, AgentError> {
+    use crate::dqn::Dqn;
+    device.ensure_compiled_in()?;
+    match device {
+        DeviceKind::Cpu => Ok(Box::new(Dqn::<CpuBackend>::new(
+            obs_len,
+            num_actions,
+            config,
+            Default::default(),
+        ))),
+        #[cfg(feature = "cuda")]
+        DeviceKind::Cuda => {
+            probe::<burn::backend::Cuda>(&Default::default(), device)?;
+            Ok(Box::new(Dqn::<burn::backend::Autodiff<burn::backend::Cuda>>::new(
+                obs_len,
+                num_actions,
+                config,
+                Default::default(),
+            )))
+        }
+        #[cfg(feature = "wgpu")]
+        DeviceKind::Wgpu => {
+            probe::<burn::backend::Wgpu>(&Default::default(), device)?;
+            Ok(Box::new(Dqn::<burn::backend::Autodiff<burn::backend::Wgpu>>::new(
+                obs_len,
+                num_actions,
+                config,
+                Default::default(),
+            )))
+        }
+        #[allow(unreachable_patterns)]
+        other => Err(AgentError::Device(format!(
+            "the `{other}` backend is not compiled into this build"
+        ))),
+    }
+}
+
+/// Loads any checkpoint (PPO or DQN, as its side file says) onto the chosen device.
+pub fn load_learner(device: DeviceKind, path: &Path) -> Result<Box<dyn Learner>, AgentError> {
+    let meta = read_meta(path)?;
+    match meta.algorithm.as_str() {
+        "ppo" => load_ppo(device, path),
+        "dqn" => {
+            device.ensure_compiled_in()?;
+            match device {
+                DeviceKind::Cpu => Ok(Box::new(crate::dqn::Dqn::<CpuBackend>::load(path, Default::default())?)),
+                #[cfg(feature = "cuda")]
+                DeviceKind::Cuda => {
+                    probe::<burn::backend::Cuda>(&Default::default(), device)?;
+                    Ok(Box::new(
+                        crate::dqn::Dqn::<burn::backend::Autodiff<burn::backend::Cuda>>::load(
+                            path,
+                            Default::default(),
+                        )?,
+                    ))
+                }
+                #[cfg(feature = "wgpu")]
+                DeviceKind::Wgpu => {
+                    probe::<burn::backend::Wgpu>(&Default::default(), device)?;
+                    Ok(Box::new(
+                        crate::dqn::Dqn::<burn::backend::Autodiff<burn::backend::Wgpu>>::load(
+                            path,
+                            Default::default(),
+                        )?,
+                    ))
+                }
+                #[allow(unreachable_patterns)]
+                other => Err(AgentError::Device(format!(
+                    "the `{other}` backend is not compiled into this build"
+                ))),
+            }
+        }
+        other => Err(checkpoint_error(
+            path,
+            format!("unknown algorithm `{other}` (expected ppo or dqn)"),
+        )),
     }
 }
 

@@ -251,8 +251,9 @@ pub fn render_training(
     let opponents: Vec<&str> = plan.opponents.iter().map(|o| o.label.as_str()).collect();
     let _ = writeln!(
         out,
-        "{}: ppo on {} vs [{}] on {device}: {} steps, {} rounds, {} updates in {:.1} s ({:.0} steps/s collecting, {:.0} samples/s updating)\n",
+        "{}: {} on {} vs [{}] on {device}: {} steps, {} rounds, {} updates in {:.1} s ({:.0} steps/s collecting, {:.0} transitions/s updating)\n",
         plan.scenario,
+        plan.algorithm.name(),
         plan.game.name,
         opponents.join(", "),
         result.steps,
@@ -260,7 +261,7 @@ pub fn render_training(
         result.updates,
         wall_seconds,
         result.steps as f64 / result.collect_seconds.max(1e-9),
-        result.steps as f64 * plan.ppo.epochs as f64 / result.update_seconds.max(1e-9),
+        result.steps as f64 / result.update_seconds.max(1e-9),
     );
     let _ = writeln!(
         out,
@@ -302,8 +303,9 @@ pub fn render_training(
     }
     let _ = writeln!(
         out,
-        "\nwrote {dir}/{{curve.csv, model.mpk, {best}summary.json, manifest.json}}\nplay it: [[seats]] policy = \"ppo\", checkpoint = \"{dir}/{file}\"",
+        "\nwrote {dir}/{{curve.csv, model.mpk, {best}summary.json, manifest.json}}\nplay it: [[seats]] policy = \"{algorithm}\", checkpoint = \"{dir}/{file}\"",
         dir = out_dir.display(),
+        algorithm = plan.algorithm.name(),
         best = if result.best_update.is_some() {
             "best.mpk (best evaluation), "
         } else {

@@ -516,14 +516,15 @@ pub fn write_training(
         "scenario": plan.scenario,
         "kind": scenario.kind,
         "game": plan.game.name,
-        "algorithm": "ppo",
+        "algorithm": plan.algorithm.name(),
         "device": device,
         "opponents": plan.opponents.iter().map(|o| o.label.clone()).collect::<Vec<_>>(),
         "steps": result.steps,
         "episodes": result.episodes,
         "updates": result.updates,
         "steps_per_second": result.steps as f64 / result.collect_seconds.max(1e-9),
-        "update_samples_per_second": result.steps as f64 * plan.ppo.epochs as f64 / result.update_seconds.max(1e-9),
+        "update_seconds": result.update_seconds,
+        "update_transitions_per_second": result.steps as f64 / result.update_seconds.max(1e-9),
         "final_eval": last_eval.map(|e| json!({
             "rounds": e.rounds,
             "win_rate": e.win_rate,
@@ -549,7 +550,17 @@ pub fn write_training(
     if staging.path.join("checkpoints").is_dir() {
         files.push("checkpoints/");
     }
-    let extra = json!({ "algorithm": "ppo", "device": device, "ppo": plan.ppo, "tables": plan.tables, "update_every": plan.update_every });
+    let settings = match plan.algorithm {
+        crate::runner::training::TrainingAlgorithm::Ppo => json!(plan.ppo),
+        crate::runner::training::TrainingAlgorithm::Dqn => json!(plan.dqn),
+    };
+    let extra = json!({
+        "algorithm": plan.algorithm.name(),
+        "device": device,
+        "settings": settings,
+        "tables": plan.tables,
+        "update_every": plan.update_every,
+    });
     write_json(&at("manifest.json"), &manifest(scenario, info, &files, extra))?;
     staging.commit(force)
 }

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use mechsim_agents::ppo::{load_ppo, read_meta};
+use mechsim_agents::ppo::{load_learner, read_meta};
 use mechsim_agents::{Batch, DeviceKind, Learner};
 
 use super::PolicyEntry;
@@ -91,17 +91,25 @@ const PPO_PARAMS: &[ParamSpec] = &[
     ParamSpec {
         name: "greedy",
         kind: ParamKind::Bool,
-        help: "play the most probable action instead of sampling (default false)",
+        help: "play the best action instead of sampling (default: false for ppo, true for dqn)",
     },
 ];
 
-fn build<G: Game>(game: &G, params: &Params) -> Result<Box<dyn Policy<G>>, String> {
+fn build<G: Game>(algorithm: &str, game: &G, params: &Params) -> Result<Box<dyn Policy<G>>, String> {
     let path = PathBuf::from(
         params
             .str("checkpoint")
-            .ok_or("`ppo` needs `checkpoint = \"path/to/file.mpk\"`")?,
+            .ok_or_else(|| format!("`{algorithm}` needs `checkpoint = \"path/to/file.mpk\"`"))?,
     );
     let meta = read_meta(&path).map_err(|e| e.to_string())?;
+    if meta.algorithm != algorithm {
+        return Err(format!(
+            "checkpoint {} holds a `{}` network; seat it with `policy = \"{}\"`",
+            path.display(),
+            meta.algorithm,
+            meta.algorithm
+        ));
+    }
     if meta.obs_len != game.observation_len() || meta.num_actions != game.num_distinct_actions() {
         return Err(format!(
             "checkpoint {} was trained on observations of length {} with {} actions, but {} has {} and {}",
@@ -113,21 +121,35 @@ fn build<G: Game>(game: &G, params: &Params) -> Result<Box<dyn Policy<G>>, Strin
             game.num_distinct_actions()
         ));
     }
-    let learner = load_ppo(DeviceKind::Cpu, &path).map_err(|e| e.to_string())?;
+    let learner = load_learner(DeviceKind::Cpu, &path).map_err(|e| e.to_string())?;
     Ok(Box::new(LearnedPolicy::new(
         learner,
         meta.obs_len,
         meta.num_actions,
-        params.bool("greedy").unwrap_or(false),
+        // DQN's exploration belongs to training: it plays greedily unless told otherwise.
+        params.bool("greedy").unwrap_or(algorithm == "dqn"),
     )))
 }
 
-/// Registry entry (any game: the network sees only observations and masks).
+/// Registry entries (any game: the networks see only observations and masks).
+pub fn entries<G: Game>() -> Vec<PolicyEntry<G>> {
+    vec![
+        PolicyEntry {
+            name: "ppo",
+            help: "a PPO checkpoint trained with `mechsim train` (plays on the CPU)",
+            params: PPO_PARAMS,
+            build: |game, params| build("ppo", game, params),
+        },
+        PolicyEntry {
+            name: "dqn",
+            help: "a DQN checkpoint trained with `mechsim train` (greedy on its Q-values unless greedy = false)",
+            params: PPO_PARAMS,
+            build: |game, params| build("dqn", game, params),
+        },
+    ]
+}
+
+/// The `ppo` entry.
 pub fn entry<G: Game>() -> PolicyEntry<G> {
-    PolicyEntry {
-        name: "ppo",
-        help: "a PPO checkpoint trained with `mechsim train` (plays on the CPU)",
-        params: PPO_PARAMS,
-        build: build::<G>,
-    }
+    entries::<G>().remove(0)
 }

@@ -58,5 +58,7 @@ pub struct PolicyEntry<G: Game> {
 
 /// Policies that play any game.
 pub fn generic_policies<G: Game>() -> Vec<PolicyEntry<G>> {
-    vec![random::entry::<G>(), learned::entry::<G>()]
+    let mut list = vec![random::entry::<G>()];
+    list.extend(learned::entries::<G>());
+    list
 }

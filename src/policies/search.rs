@@ -120,7 +120,7 @@ fn build_mcts<G: Game>(game: &G, params: &Params) -> Result<Box<dyn Policy<G>>, 
 }
 
 /// Policies that search, solve or need files cannot serve as rollout policies.
-pub const SEARCH_POLICIES: &[&str] = &["mcts", "ismcts", "cfr", "ppo"];
+pub const SEARCH_POLICIES: &[&str] = &["mcts", "ismcts", "cfr", "ppo", "dqn"];
 
 fn build_ismcts<G: Registered>(game: &G, params: &Params) -> Result<Box<dyn Policy<G>>, String>
 where

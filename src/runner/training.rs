@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mechsim_agents::ppo::{load_ppo, new_ppo, read_meta};
-use mechsim_agents::{DeviceKind, PpoConfig, UpdateStats};
+use mechsim_agents::ppo::{load_learner, new_dqn, new_ppo, read_meta};
+use mechsim_agents::{DeviceKind, DqnConfig, PpoConfig, UpdateStats};
 
 use crate::core::error::{Error, Result};
 use crate::core::params::{GameSpec, ParamValue, Params};
@@ -32,6 +32,25 @@ pub struct TrainingBudget {
     pub minutes: Option<f64>,
 }
 
+/// Which learner a training run trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrainingAlgorithm {
+    /// Proximal policy optimisation.
+    Ppo,
+    /// Deep Q-learning.
+    Dqn,
+}
+
+impl TrainingAlgorithm {
+    /// The scenario / checkpoint name.
+    pub fn name(self) -> &'static str {
+        match self {
+            TrainingAlgorithm::Ppo => "ppo",
+            TrainingAlgorithm::Dqn => "dqn",
+        }
+    }
+}
+
 /// A validated training run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainingPlan {
@@ -41,8 +60,12 @@ pub struct TrainingPlan {
     pub game: GameSpec,
     /// The learner's opponents (participants 1..).
     pub opponents: Vec<SeatPlan>,
+    /// The learner.
+    pub algorithm: TrainingAlgorithm,
     /// PPO hyper-parameters (the seed is the scenario's).
     pub ppo: PpoConfig,
+    /// DQN hyper-parameters (the seed is the scenario's).
+    pub dqn: DqnConfig,
     /// Tables stepping side by side.
     pub tables: usize,
     /// When to stop.
@@ -122,7 +145,7 @@ fn evaluate<G: Registered + Clone>(plan: &TrainingPlan, checkpoint: &Path, updat
         .set(specs, "checkpoint", ParamValue::Str(checkpoint.display().to_string()))
         .map_err(Error::Run)?;
     let mut seats = vec![SeatPlan {
-        policy: "ppo".into(),
+        policy: plan.algorithm.name().into(),
         label: "learner".into(),
         params,
     }];
@@ -173,17 +196,36 @@ pub fn run_training<G: Registered + Clone>(
                     num_actions
                 )));
             }
-            load_ppo(device, path).map_err(|e| Error::Run(e.to_string()))?
+            if meta.algorithm != plan.algorithm.name() {
+                return Err(Error::Run(format!(
+                    "{} holds a `{}` network, but this run trains `{}`",
+                    path.display(),
+                    meta.algorithm,
+                    plan.algorithm.name()
+                )));
+            }
+            load_learner(device, path).map_err(|e| Error::Run(e.to_string()))?
         }
-        None => new_ppo(
-            device,
-            obs_len,
-            num_actions,
-            PpoConfig {
-                seed: plan.seed,
-                ..plan.ppo
-            },
-        )
+        None => match plan.algorithm {
+            TrainingAlgorithm::Ppo => new_ppo(
+                device,
+                obs_len,
+                num_actions,
+                PpoConfig {
+                    seed: plan.seed,
+                    ..plan.ppo
+                },
+            ),
+            TrainingAlgorithm::Dqn => new_dqn(
+                device,
+                obs_len,
+                num_actions,
+                DqnConfig {
+                    seed: plan.seed,
+                    ..plan.dqn
+                },
+            ),
+        }
         .map_err(|e| Error::Run(e.to_string()))?,
     };
     let entries = G::policies();
@@ -333,12 +375,14 @@ mod tests {
                 label: "random".into(),
                 params: Params::new(),
             }],
+            algorithm: TrainingAlgorithm::Ppo,
             ppo: PpoConfig {
                 learning_rate: 3e-3,
                 minibatch: 128,
                 hidden: 32,
                 ..PpoConfig::default()
             },
+            dqn: DqnConfig::default(),
             tables: 8,
             budget: TrainingBudget {
                 steps: Some(steps),
@@ -381,6 +425,34 @@ mod tests {
         )
         .unwrap();
         assert_eq!(result.curve, again.curve, "same seed, same learning curve");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn dqn_also_learns_to_exploit_random_kuhn_play() {
+        let dir = std::env::temp_dir().join(format!("mechsim-train-dqn-{}", std::process::id()));
+        let mut p = plan(16_000);
+        p.algorithm = TrainingAlgorithm::Dqn;
+        p.dqn = DqnConfig {
+            learning_rate: 2e-3,
+            minibatch: 64,
+            epsilon_steps: 6_000,
+            hidden: 32,
+            target_sync: 100,
+            ..DqnConfig::default()
+        };
+        let result =
+            run_training::<crate::games::kuhn_poker::KuhnPoker>(&p, DeviceKind::Cpu, &dir, &RunOptions::default())
+                .unwrap();
+        let eval = result.curve.last().unwrap().eval.clone().unwrap();
+        assert!(
+            eval.payoff_mean > 0.15,
+            "payoff {} after {} steps",
+            eval.payoff_mean,
+            result.steps
+        );
+        let meta = read_meta(&dir.join("model.mpk")).unwrap();
+        assert_eq!(meta.algorithm, "dqn");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

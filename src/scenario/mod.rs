@@ -16,10 +16,10 @@ use crate::core::rng::{MAX_REPLICATE_SEED, replicate_seed};
 use crate::policies::search::SEARCH_POLICIES;
 use crate::runner::registry::{self, GameEntry};
 use crate::runner::solve::{SolvePlan, SolverAlgorithm};
-use crate::runner::training::{TrainingBudget, TrainingPlan};
+use crate::runner::training::{TrainingAlgorithm, TrainingBudget, TrainingPlan};
 use crate::runner::{SeatPlan, TournamentPlan};
 use crate::world::Rotation;
-use mechsim_agents::PpoConfig;
+use mechsim_agents::{DqnConfig, PpoConfig};
 use source::{Seg, SourceMap, path_string};
 
 /// Scenario kinds this build can run.
@@ -46,6 +46,12 @@ const TRAINING_KEYS: &[&str] = &[
     "max_grad_norm",
     "hidden",
     "init",
+    "buffer",
+    "target_sync",
+    "epsilon_start",
+    "epsilon_end",
+    "epsilon_steps",
+    "replay_ratio",
 ];
 
 /// Keys of the `[solver]` table.
@@ -123,6 +129,12 @@ struct RawTraining {
     max_grad_norm: Option<f32>,
     hidden: Option<u64>,
     init: Option<String>,
+    buffer: Option<u64>,
+    target_sync: Option<u64>,
+    epsilon_start: Option<f32>,
+    epsilon_end: Option<f32>,
+    epsilon_steps: Option<u64>,
+    replay_ratio: Option<f32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -148,7 +160,7 @@ pub enum Plan {
     /// A solver run (`kind = "solve"`).
     Solve(SolvePlan),
     /// A training run (`kind = "training"`).
-    Training(TrainingPlan),
+    Training(Box<TrainingPlan>),
 }
 
 /// A validated scenario, ready to run.
@@ -362,17 +374,18 @@ fn validate_training(ctx: &Ctx<'_>, raw: &RawScenario, seed: u64) -> Result<(Gam
         ));
     };
     let at = |k: &str| vec![key("training"), key(k)];
-    match t.algorithm.as_deref() {
-        None | Some("ppo") => {}
+    let algorithm = match t.algorithm.as_deref() {
+        None | Some("ppo") => TrainingAlgorithm::Ppo,
+        Some("dqn") => TrainingAlgorithm::Dqn,
         Some(other) => {
-            let hint = value_hint(other, ["ppo"]);
+            let hint = value_hint(other, ["ppo", "dqn"]);
             return Err(ctx.error_at(
                 &at("algorithm"),
                 false,
-                format!("unknown algorithm \"{other}\"{hint} (this build trains: \"ppo\")"),
+                format!("unknown algorithm \"{other}\"{hint} (this build trains: \"ppo\", \"dqn\")"),
             ));
         }
-    }
+    };
     if t.steps.is_none() && t.episodes.is_none() && t.minutes.is_none() {
         return Err(ctx.error_at(
             &[key("training")],
@@ -430,10 +443,27 @@ fn validate_training(ctx: &Ctx<'_>, raw: &RawScenario, seed: u64) -> Result<(Gam
     };
     let (entry, game) = validate_game(ctx, &raw.game, Some(opponent_tables.len() + 1))?;
     let opponents = validate_seat_list(ctx, &entry, opponent_tables, "opponents")?;
+    let dqn_defaults = DqnConfig::default();
+    let dqn = DqnConfig {
+        learning_rate: t.learning_rate.unwrap_or(dqn_defaults.learning_rate),
+        gamma: ppo.gamma,
+        buffer: positive("buffer", t.buffer, dqn_defaults.buffer as u64, 100_000_000)? as usize,
+        minibatch: positive("minibatch", t.minibatch, dqn_defaults.minibatch as u64, 1_000_000)? as usize,
+        target_sync: positive("target_sync", t.target_sync, dqn_defaults.target_sync, 100_000_000)?,
+        replay_ratio: unit("replay_ratio", t.replay_ratio, dqn_defaults.replay_ratio, 0.01, 1000.0)?,
+        epsilon_start: unit("epsilon_start", t.epsilon_start, dqn_defaults.epsilon_start, 0.0, 1.0)?,
+        epsilon_end: unit("epsilon_end", t.epsilon_end, dqn_defaults.epsilon_end, 0.0, 1.0)?,
+        epsilon_steps: positive("epsilon_steps", t.epsilon_steps, dqn_defaults.epsilon_steps, u64::MAX)?,
+        hidden: ppo.hidden,
+        max_grad_norm: t.max_grad_norm.unwrap_or(dqn_defaults.max_grad_norm),
+        seed,
+    };
     let plan = TrainingPlan {
         scenario: raw.name.clone(),
         game: game.clone(),
         opponents,
+        algorithm,
+        dqn,
         ppo,
         tables: in_range(ctx, "tables", raw.tables.unwrap_or(16), 1..=100_000)? as usize,
         budget: TrainingBudget {
@@ -458,7 +488,7 @@ fn validate_training(ctx: &Ctx<'_>, raw: &RawScenario, seed: u64) -> Result<(Gam
             None => None,
         },
     };
-    Ok((game, Plan::Training(plan)))
+    Ok((game, Plan::Training(Box::new(plan))))
 }
 
 fn validate_tournament(ctx: &Ctx<'_>, raw: &RawScenario, seed: u64) -> Result<(GameSpec, Plan)> {
