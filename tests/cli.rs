@@ -431,9 +431,21 @@ fn train_writes_a_curve_and_a_checkpoint_that_plays_in_tournaments() {
         "{curve}"
     );
     assert!(curve.lines().count() > 6, "a row per update");
-    for f in ["model.mpk", "model.mpk.json", "summary.json", "manifest.json"] {
+    for f in [
+        "model.mpk",
+        "model.mpk.json",
+        "best.mpk",
+        "curve.svg",
+        "summary.json",
+        "manifest.json",
+    ] {
         assert!(dir.path().join("res").join(f).is_file(), "{f}");
     }
+    let svg = fs::read_to_string(dir.path().join("res/curve.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("evaluation (Wilson 95% band)"),
+        "a learning-curve picture"
+    );
     // The checkpoint is a policy in any tournament, and its value head is logged per decision.
     let tournament = "name = \"p\"\nkind = \"tournament\"\nrounds = 50\ngame = { name = \"kuhn_poker\" }\n[[seats]]\npolicy = \"ppo\"\ncheckpoint = \"res/model.mpk\"\n[[seats]]\npolicy = \"random\"\n";
     let file = write(dir.path(), "p.toml", tournament);
@@ -441,6 +453,13 @@ fn train_writes_a_curve_and_a_checkpoint_that_plays_in_tournaments() {
     assert!(out.status.success(), "{}", stderr(&out));
     let decisions = fs::read_to_string(dir.path().join("play/decisions.csv")).unwrap();
     assert!(decisions.lines().count() > 50, "one row per ppo decision");
+    // The win head's forecast is logged with every decision, as a probability.
+    let header: Vec<&str> = decisions.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|c| *c == "win_probability").unwrap();
+    for line in decisions.lines().skip(1) {
+        let p: f64 = line.split(',').nth(col).unwrap().parse().unwrap();
+        assert!((0.0..=1.0).contains(&p), "{line}");
+    }
 }
 
 #[test]

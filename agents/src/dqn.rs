@@ -349,6 +349,7 @@ impl<B: AutodiffBackend> Learner for Dqn<B> {
                     action,
                     log_prob: 0.0,
                     value: row[best as usize],
+                    win_probability: None,
                 }
             })
             .collect();
@@ -520,6 +521,7 @@ mod tests {
                 r.values.push(d.value);
                 r.rewards.push(reward);
                 r.dones.push(true);
+                r.outcomes.push(reward);
             }
             (r, correct / 64.0)
         };

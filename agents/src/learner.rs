@@ -28,6 +28,8 @@ pub struct Decision {
     pub log_prob: f32,
     /// The value head's estimate of the return.
     pub value: f32,
+    /// The probability of winning the episode, where the learner estimates one.
+    pub win_probability: Option<f32>,
 }
 
 /// Transitions of finished trajectories, one after another (`dones` marks each end).
@@ -51,6 +53,9 @@ pub struct Rollout {
     pub rewards: Vec<f32>,
     /// Whether the trajectory ended after this transition.
     pub dones: Vec<bool>,
+    /// Whether the player won the episode this transition belongs to (1 or 0; the target of
+    /// win-probability heads).
+    pub outcomes: Vec<f32>,
 }
 
 impl Rollout {
@@ -83,6 +88,7 @@ impl Rollout {
             ("values", self.values.len(), n),
             ("rewards", self.rewards.len(), n),
             ("dones", self.dones.len(), n),
+            ("outcomes", self.outcomes.len(), n),
         ];
         for (name, found, expected) in parts {
             if found != expected {
@@ -146,6 +152,7 @@ impl Learner for UniformLearner {
                     action: action as u32,
                     log_prob: -(legal as f32).ln(),
                     value: 0.0,
+                    win_probability: None,
                 }
             })
             .collect())

@@ -1,5 +1,5 @@
-//! The actor-critic network: a two-layer tanh trunk, a policy head (one logit per action id)
-//! and a value head.
+//! The actor-critic network: a two-layer tanh trunk, a policy head (one logit per action id),
+//! a value head, and a win head (the logit of the probability of winning the episode).
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -14,6 +14,7 @@ pub struct ActorCritic<B: Backend> {
     hidden2: Linear<B>,
     policy: Linear<B>,
     value: Linear<B>,
+    win: Linear<B>,
 }
 
 impl<B: Backend> ActorCritic<B> {
@@ -24,16 +25,18 @@ impl<B: Backend> ActorCritic<B> {
             hidden2: LinearConfig::new(hidden, hidden).init(device),
             policy: LinearConfig::new(hidden, num_actions).init(device),
             value: LinearConfig::new(hidden, 1).init(device),
+            win: LinearConfig::new(hidden, 1).init(device),
         }
     }
 
-    /// Logits `[batch, actions]` and values `[batch]`.
-    pub fn forward(&self, observations: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 1>) {
+    /// Logits `[batch, actions]`, values `[batch]` and win logits `[batch]`.
+    pub fn forward(&self, observations: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 1>, Tensor<B, 1>) {
         let h = tanh(self.hidden1.forward(observations));
         let h = tanh(self.hidden2.forward(h));
         let logits = self.policy.forward(h.clone());
         let [n, _] = logits.dims();
-        let values = self.value.forward(h).reshape([n]);
-        (logits, values)
+        let values = self.value.forward(h.clone()).reshape([n]);
+        let wins = self.win.forward(h).reshape([n]);
+        (logits, values, wins)
     }
 }

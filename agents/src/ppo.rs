@@ -50,6 +50,13 @@ pub struct PpoConfig {
     pub hidden: usize,
     /// Seed of weight initialisation and minibatch shuffling.
     pub seed: u64,
+    /// Weight of the win head's logistic loss.
+    #[serde(default = "default_win_coef")]
+    pub win_coef: f32,
+}
+
+fn default_win_coef() -> f32 {
+    0.5
 }
 
 impl Default for PpoConfig {
@@ -66,6 +73,7 @@ impl Default for PpoConfig {
             max_grad_norm: 0.5,
             hidden: 128,
             seed: 0,
+            win_coef: 0.5,
         }
     }
 }
@@ -142,6 +150,13 @@ pub struct LossTerms {
 /// Masked log-probabilities `[n, actions]` from logits and a boolean mask.
 pub fn masked_log_probs<B: Backend>(logits: Tensor<B, 2>, legal: Tensor<B, 2, Bool>) -> Tensor<B, 2> {
     log_softmax(logits.mask_fill(legal.bool_not(), MASKED_LOGIT), 1)
+}
+
+/// Mean logistic loss of logits against 0/1 targets, in the stable form
+/// `max(x, 0) - x * y + log(1 + exp(-|x|))`.
+pub fn logistic_loss<B: Backend>(logits: Tensor<B, 1>, targets: Tensor<B, 1>) -> Tensor<B, 1> {
+    let softplus_tail = logits.clone().abs().neg().exp().add_scalar(1.0).log();
+    (burn::tensor::activation::relu(logits.clone()) - logits * targets + softplus_tail).mean()
 }
 
 /// Computes the PPO loss on one minibatch; returns the scalar loss tensor and its terms.
@@ -230,8 +245,8 @@ impl<B: AutodiffBackend> Ppo<B> {
         Tensor::from_data(TensorData::new(data, [n]), &self.device)
     }
 
-    /// Action probabilities and values for a batch, without gradients.
-    pub fn evaluate(&self, batch: &Batch) -> (Vec<f32>, Vec<f32>) {
+    /// Action probabilities, values and win probabilities for a batch, without gradients.
+    pub fn evaluate(&self, batch: &Batch) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
         let n = batch.len();
         let model = self.model.valid();
         let obs = Tensor::<B::InnerBackend, 2>::from_data(
@@ -242,11 +257,15 @@ impl<B: AutodiffBackend> Ppo<B> {
             TensorData::new(batch.masks().to_vec(), [n, self.num_actions]),
             &self.device,
         );
-        let (logits, values) = model.forward(obs);
+        let (logits, values, wins) = model.forward(obs);
         let probs = masked_log_probs(logits, legal).exp();
         let probs = probs.into_data().to_vec::<f32>().unwrap_or_default();
         let values = values.into_data().to_vec::<f32>().unwrap_or_default();
-        (probs, values)
+        let wins = burn::tensor::activation::sigmoid(wins)
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap_or_default();
+        (probs, values, wins)
     }
 }
 
@@ -276,7 +295,7 @@ impl<B: AutodiffBackend> Learner for Ppo<B> {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        let (probs, values) = self.evaluate(batch);
+        let (probs, values, wins) = self.evaluate(batch);
         let a = self.num_actions;
         Ok((0..batch.len())
             .map(|i| {
@@ -290,6 +309,7 @@ impl<B: AutodiffBackend> Learner for Ppo<B> {
                     action: action as u32,
                     log_prob: row[action].max(f32::MIN_POSITIVE).ln(),
                     value: values[i],
+                    win_probability: wins.get(i).copied(),
                 }
             })
             .collect())
@@ -337,7 +357,8 @@ impl<B: AutodiffBackend> Learner for Ppo<B> {
                     .flat_map(|i| rollout.masks[i * na..(i + 1) * na].iter().copied())
                     .collect();
                 let actions: Vec<i32> = chunk.iter().map(|i| rollout.actions[*i] as i32).collect();
-                let (logits, values) = self.model.forward(self.tensor2(obs, m, ol));
+                let (logits, values, win_logits) = self.model.forward(self.tensor2(obs, m, ol));
+                let outcomes = self.tensor1(chunk.iter().map(|i| rollout.outcomes[*i]).collect());
                 let (loss, terms) = ppo_loss(
                     logits,
                     values,
@@ -348,6 +369,8 @@ impl<B: AutodiffBackend> Learner for Ppo<B> {
                     self.tensor1(chunk.iter().map(|i| returns[*i]).collect()),
                     &c,
                 );
+                let win_loss = logistic_loss(win_logits, outcomes);
+                let loss = loss + win_loss.mul_scalar(c.win_coef);
                 let grads = GradientsParams::from_grads(loss.backward(), &self.model);
                 self.model = self.optim.step(c.learning_rate, self.model.clone(), grads);
                 totals.policy_loss += terms.policy;
@@ -625,7 +648,11 @@ mod tests {
     fn illegal_actions_are_never_chosen_and_probabilities_sum_to_one() {
         let mut ppo = cpu(4, 5, PpoConfig::default());
         let b = batch(40);
-        let (probs, _) = ppo.evaluate(&b);
+        let (probs, _, wins) = ppo.evaluate(&b);
+        assert!(
+            wins.iter().all(|w| (0.0..=1.0).contains(w)),
+            "win probabilities are probabilities"
+        );
         for i in 0..b.len() {
             let row = &probs[i * 5..(i + 1) * 5];
             assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
@@ -701,6 +728,7 @@ mod tests {
             r.values.push(d.value);
             r.rewards.push(reward);
             r.dones.push(true);
+            r.outcomes.push(reward);
         }
         (r, correct / 64.0)
     }
@@ -747,6 +775,55 @@ mod tests {
             (stats, acc, ppo.evaluate(&probe))
         };
         assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn logistic_loss_by_hand() {
+        let d = Default::default();
+        let x = Tensor::<Flex, 1>::from_data(TensorData::new(vec![0.0f32, 2.0, -3.0], [3]), &d);
+        let y = Tensor::<Flex, 1>::from_data(TensorData::new(vec![1.0f32, 0.0, 0.0], [3]), &d);
+        // ln 2, ln(1 + e^2), ln(1 + e^-3), averaged.
+        let expected = ((2.0f64).ln() + (1.0 + 2.0f64.exp()).ln() + (1.0 + (-3.0f64).exp()).ln()) / 3.0;
+        let got = logistic_loss(x, y).into_scalar().to_f32();
+        assert!((f64::from(got) - expected).abs() < 1e-5, "{got} vs {expected}");
+    }
+
+    #[test]
+    fn the_win_head_learns_which_contexts_win() {
+        // Context 0 always wins, context 1 never: the win head must separate them.
+        let mut ppo = cpu(
+            2,
+            2,
+            PpoConfig {
+                learning_rate: 1e-2,
+                minibatch: 64,
+                hidden: 16,
+                seed: 4,
+                ..PpoConfig::default()
+            },
+        );
+        let mut r = Rollout::new(2, 2);
+        for i in 0..128 {
+            let c = i % 2;
+            r.observations
+                .extend_from_slice(if c == 0 { &[1.0, 0.0] } else { &[0.0, 1.0] });
+            r.masks.extend_from_slice(&[true, true]);
+            r.actions.push(0);
+            r.log_probs.push(0.5f32.ln());
+            r.values.push(0.0);
+            r.rewards.push(0.0);
+            r.dones.push(true);
+            r.outcomes.push(if c == 0 { 1.0 } else { 0.0 });
+        }
+        for _ in 0..30 {
+            ppo.update(&r).unwrap();
+        }
+        let mut b = Batch::new(2, 2);
+        b.push(&[1.0, 0.0], &[0, 1]).unwrap();
+        b.push(&[0.0, 1.0], &[0, 1]).unwrap();
+        let d = ppo.act(&b, &[0.5, 0.5], true).unwrap();
+        let (win, lose) = (d[0].win_probability.unwrap(), d[1].win_probability.unwrap());
+        assert!(win > 0.8 && lose < 0.2, "{win} vs {lose}");
     }
 
     #[test]

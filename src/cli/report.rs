@@ -303,7 +303,7 @@ pub fn render_training(
     }
     let _ = writeln!(
         out,
-        "\nwrote {dir}/{{curve.csv, model.mpk, {best}summary.json, manifest.json}}\nplay it: [[seats]] policy = \"{algorithm}\", checkpoint = \"{dir}/{file}\"",
+        "\nwrote {dir}/{{curve.csv, curve.svg, model.mpk, {best}summary.json, manifest.json}}\nplay it: [[seats]] policy = \"{algorithm}\", checkpoint = \"{dir}/{file}\"",
         dir = out_dir.display(),
         algorithm = plan.algorithm.name(),
         best = if result.best_update.is_some() {

@@ -14,6 +14,9 @@ pub struct SearchStats {
     pub root_value: f64,
     /// Nodes in the search tree when it decided.
     pub tree_nodes: u64,
+    /// The policy's probability of winning the episode, where it estimates one (a forecast
+    /// that can be scored later).
+    pub win_probability: Option<f64>,
 }
 
 /// Anything that picks actions for a player of game `G`.

@@ -8,6 +8,8 @@
 //! - `summary.json`, `summary.csv`, `pairwise.csv`: per participant and pairwise statistics;
 //! - `manifest.json`: what ran, with which seeds and threads, when and for how long.
 
+pub mod plot;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -188,6 +190,7 @@ pub fn write_decisions_csv(path: &Path, plan: &TournamentPlan, result: &Tourname
         "simulations",
         "root_value",
         "tree_nodes",
+        "win_probability",
         "wall_ns",
     ]
     .map(String::from);
@@ -205,6 +208,7 @@ pub fn write_decisions_csv(path: &Path, plan: &TournamentPlan, result: &Tourname
                 d.stats.simulations.to_string(),
                 d.stats.root_value.to_string(),
                 d.stats.tree_nodes.to_string(),
+                d.stats.win_probability.map(|p| p.to_string()).unwrap_or_default(),
                 d.wall_ns.to_string(),
             ]
         })
@@ -511,6 +515,11 @@ pub fn write_training(
             row
         }),
     )?;
+    plot::learning_curve_svg(
+        &at("curve.svg"),
+        &format!("{}: {} on {}", plan.scenario, plan.algorithm.name(), plan.game.name),
+        &result.curve,
+    )?;
     let last_eval = result.curve.iter().rev().find_map(|c| c.eval.clone());
     let summary = json!({
         "scenario": plan.scenario,
@@ -544,6 +553,7 @@ pub fn write_training(
         "summary.json",
         "manifest.json",
     ];
+    files.push("curve.svg");
     if result.best_update.is_some() {
         files.extend(["best.mpk", "best.mpk.json"]);
     }

@@ -1,7 +1,8 @@
 //! `ppo`: a trained checkpoint as a policy in any scenario. It encodes the state with the
 //! game's own observation vector and legal-action mask, the very code path training uses
 //! (the study's PPO failed because play and training disagreed here), and reports its value
-//! head's estimate per decision (logged as `root_value` in decisions.csv).
+//! head's estimate (`root_value`) and its win head's probability of winning the round
+//! (`win_probability`) per decision in decisions.csv, so the forecasts can be scored.
 
 use std::path::PathBuf;
 
@@ -21,6 +22,7 @@ pub struct LearnedPolicy {
     observation: Vec<f32>,
     greedy: bool,
     last_value: Option<f64>,
+    last_win: Option<f64>,
 }
 
 impl LearnedPolicy {
@@ -32,6 +34,7 @@ impl LearnedPolicy {
             observation: vec![0.0; obs_len],
             greedy,
             last_value: None,
+            last_win: None,
         }
     }
 
@@ -64,6 +67,7 @@ impl<G: Game> Policy<G> for LearnedPolicy {
         match self.learner.act(&self.batch, &[u], self.greedy) {
             Ok(decisions) => {
                 self.last_value = Some(f64::from(decisions[0].value));
+                self.last_win = decisions[0].win_probability.map(f64::from);
                 decisions[0].action
             }
             Err(_) => {
@@ -78,6 +82,7 @@ impl<G: Game> Policy<G> for LearnedPolicy {
             simulations: 0,
             root_value: v,
             tree_nodes: 0,
+            win_probability: self.last_win,
         })
     }
 }

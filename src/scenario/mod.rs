@@ -52,6 +52,7 @@ const TRAINING_KEYS: &[&str] = &[
     "epsilon_end",
     "epsilon_steps",
     "replay_ratio",
+    "win_coef",
 ];
 
 /// Keys of the `[solver]` table.
@@ -135,6 +136,7 @@ struct RawTraining {
     epsilon_end: Option<f32>,
     epsilon_steps: Option<u64>,
     replay_ratio: Option<f32>,
+    win_coef: Option<f32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -433,6 +435,7 @@ fn validate_training(ctx: &Ctx<'_>, raw: &RawScenario, seed: u64) -> Result<(Gam
         max_grad_norm: unit("max_grad_norm", t.max_grad_norm, defaults.max_grad_norm, 0.0001, 1000.0)?,
         hidden: positive("hidden", t.hidden, defaults.hidden as u64, 65_536)? as usize,
         seed,
+        win_coef: unit("win_coef", t.win_coef, defaults.win_coef, 0.0, 100.0)?,
     };
     let Some(opponent_tables) = raw.opponents.as_ref().filter(|s| !s.is_empty()) else {
         return Err(ctx.error_at(

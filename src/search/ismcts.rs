@@ -124,6 +124,7 @@ where
             simulations: done,
             root_value: best.map_or(0.0, |n| n.total / f64::from(n.visits.max(1))),
             tree_nodes: self.nodes.len() as u64,
+            win_probability: None,
         });
         best.map_or(legal[0], |n| n.action)
     }

@@ -155,6 +155,7 @@ impl<G: Game, E: Evaluator<G>> Mcts<G, E> {
                 best.total / f64::from(best.visits) * self.scale
             },
             tree_nodes: self.nodes.len() as u64,
+            win_probability: None,
         });
         best.action
     }

@@ -140,6 +140,9 @@ fn collect<G: Tournament>(
             r.values.push(step.value);
             r.rewards.push(if i == last { payoff } else { 0.0 });
             r.dones.push(i == last);
+            // Won = a strictly positive payoff (the round's winner in Dhumbal and the poker
+            // games; the win in the board games).
+            r.outcomes.push(if payoff > 0.0 { 1.0 } else { 0.0 });
         }
     }
 }
