@@ -128,7 +128,7 @@ fn progress_bar(quiet: bool, total: u64, prefix: &str, unit: &'static str) -> an
         return Ok(ProgressBar::hidden());
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    let template = format!("{{prefix}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit}, {{rate}}, eta {{eta}}");
+    let template = format!("{{prefix}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit}, {{rate}}, eta {{eta}} {{msg}}");
     bar.set_style(
         ProgressStyle::with_template(&template)
             .context("progress bar template")?
@@ -179,6 +179,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let options = RunOptions {
         threads: args.threads.map(usize::from),
         on_progress: Arc::new(move |n| progress.inc(n)),
+        ..RunOptions::default()
     };
     let info = |threads: usize, wall: f64| RunInfo {
         started: humantime::format_rfc3339_seconds(started).to_string(),
@@ -240,9 +241,11 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
     let total = plan.budget.steps.unwrap_or(0);
     let bar = progress_bar(args.quiet || total == 0, total, &scenario.name, "steps")?;
     let progress = bar.clone();
+    let status = bar.clone();
     let options = RunOptions {
         threads: Some(1),
         on_progress: Arc::new(move |n| progress.inc(n)),
+        on_status: Arc::new(move |message| status.set_message(message)),
     };
     let staging = output::Staging::new(&out_dir)?;
     let started = SystemTime::now();

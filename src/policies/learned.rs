@@ -158,3 +158,43 @@ pub fn entries<G: Game>() -> Vec<PolicyEntry<G>> {
 pub fn entry<G: Game>() -> PolicyEntry<G> {
     entries::<G>().remove(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::rng::SimRng;
+    use crate::games::dhumbal::{Dhumbal, DhumbalRules};
+    use mechsim_agents::UniformLearner;
+
+    /// Training (the batched World) and play (this policy) both encode through
+    /// `encode_decision`; here the play path is checked against the game itself on states
+    /// from random rounds: the row is the game's observation and the mask its legal actions.
+    #[test]
+    fn play_encodes_exactly_the_game_observation_and_legal_mask() {
+        let game = Dhumbal::new(DhumbalRules::paper(), 4);
+        let mut policy = LearnedPolicy::new(
+            Box::new(UniformLearner),
+            game.observation_len(),
+            game.num_distinct_actions(),
+            false,
+        );
+        let mut rng = SimRng::new(8);
+        let mut expected = vec![0f32; game.observation_len()];
+        for _ in 0..20 {
+            let mut state = game.new_initial_state(&mut rng);
+            while let crate::core::game::Turn::Player(p) = state.turn() {
+                state.observation(p, &mut expected);
+                let legal = state.legal_actions();
+                let batch = policy.encode(&state, p);
+                assert_eq!(batch.len(), 1);
+                assert_eq!(batch.observation(0), expected.as_slice());
+                let mask: Vec<u32> = (0..game.num_distinct_actions() as u32)
+                    .filter(|a| batch.mask(0)[*a as usize])
+                    .collect();
+                assert_eq!(mask, legal);
+                let a = legal[rng.below(legal.len())];
+                state.apply_action(a);
+            }
+        }
+    }
+}

@@ -55,6 +55,8 @@ pub struct RunOptions {
     pub threads: Option<usize>,
     /// Called with the units of work just finished (rounds, or solver iterations).
     pub on_progress: Arc<dyn Fn(u64) + Send + Sync>,
+    /// Called with a one-line status of long runs (e.g. a training run's latest returns).
+    pub on_status: Arc<dyn Fn(String) + Send + Sync>,
 }
 
 impl Default for RunOptions {
@@ -62,6 +64,7 @@ impl Default for RunOptions {
         RunOptions {
             threads: None,
             on_progress: Arc::new(|_| {}),
+            on_status: Arc::new(|_| {}),
         }
     }
 }

@@ -337,6 +337,22 @@ pub fn run_training<G: Registered + Clone>(
             stats,
             eval,
         });
+        if let Some(row) = curve.last() {
+            let eval = row.eval.as_ref().map_or_else(String::new, |e| {
+                format!(
+                    ", eval {:.1}% [{:.1}, {:.1}]",
+                    100.0 * e.win_rate,
+                    100.0 * e.win_ci.0,
+                    100.0 * e.win_ci.1
+                )
+            });
+            (options.on_status)(format!(
+                "{} rounds, mean return {:+.2}, win {:.1}%{eval}",
+                episodes,
+                row.train_payoff,
+                100.0 * row.train_win_rate
+            ));
+        }
         (window_payoff, window_wins, window_rounds) = (0.0, 0, 0);
     }
     let _ = std::fs::remove_dir(dir.join("checkpoints"));
