@@ -443,6 +443,38 @@ fn probe<B: Backend>(device: &B::Device, kind: DeviceKind) -> Result<(), AgentEr
     })
 }
 
+/// Runs `$body` with `$B` bound to the autodiff backend of `$device` (after checking that it
+/// is compiled in and, for GPUs, that a device answers), so every learner constructor
+/// dispatches the same way.
+macro_rules! on_device {
+    ($device:expr, |$B:ident| $body:expr) => {{
+        let device: DeviceKind = $device;
+        device.ensure_compiled_in()?;
+        match device {
+            DeviceKind::Cpu => {
+                type $B = CpuBackend;
+                $body
+            }
+            #[cfg(feature = "cuda")]
+            DeviceKind::Cuda => {
+                probe::<burn::backend::Cuda>(&Default::default(), device)?;
+                type $B = burn::backend::Autodiff<burn::backend::Cuda>;
+                $body
+            }
+            #[cfg(feature = "wgpu")]
+            DeviceKind::Wgpu => {
+                probe::<burn::backend::Wgpu>(&Default::default(), device)?;
+                type $B = burn::backend::Autodiff<burn::backend::Wgpu>;
+                $body
+            }
+            #[allow(unreachable_patterns)]
+            other => Err(AgentError::Device(format!(
+                "the `{other}` backend is not compiled into this build"
+            ))),
+        }
+    }};
+}
+
 /// A PPO learner on the chosen device (type-erased, so callers need not know burn).
 pub fn new_ppo(
     device: DeviceKind,
@@ -450,67 +482,16 @@ pub fn new_ppo(
     num_actions: usize,
     config: PpoConfig,
 ) -> Result<Box<dyn Learner>, AgentError> {
-    device.ensure_compiled_in()?;
-    match device {
-        DeviceKind::Cpu => Ok(Box::new(Ppo::<CpuBackend>::new(
-            obs_len,
-            num_actions,
-            config,
-            Default::default(),
-        ))),
-        #[cfg(feature = "cuda")]
-        DeviceKind::Cuda => {
-            probe::<burn::backend::Cuda>(&Default::default(), device)?;
-            Ok(Box::new(Ppo::<burn::backend::Autodiff<burn::backend::Cuda>>::new(
-                obs_len,
-                num_actions,
-                config,
-                Default::default(),
-            )))
-        }
-        #[cfg(feature = "wgpu")]
-        DeviceKind::Wgpu => {
-            probe::<burn::backend::Wgpu>(&Default::default(), device)?;
-            Ok(Box::new(Ppo::<burn::backend::Autodiff<burn::backend::Wgpu>>::new(
-                obs_len,
-                num_actions,
-                config,
-                Default::default(),
-            )))
-        }
-        #[allow(unreachable_patterns)]
-        other => Err(AgentError::Device(format!(
-            "the `{other}` backend is not compiled into this build"
-        ))),
-    }
+    on_device!(device, |B| Ok(
+        Box::new(Ppo::<B>::new(obs_len, num_actions, config, Default::default())) as Box<dyn Learner>
+    ))
 }
 
 /// Loads a PPO checkpoint onto the chosen device.
 pub fn load_ppo(device: DeviceKind, path: &Path) -> Result<Box<dyn Learner>, AgentError> {
-    device.ensure_compiled_in()?;
-    match device {
-        DeviceKind::Cpu => Ok(Box::new(Ppo::<CpuBackend>::load(path, Default::default())?)),
-        #[cfg(feature = "cuda")]
-        DeviceKind::Cuda => {
-            probe::<burn::backend::Cuda>(&Default::default(), device)?;
-            Ok(Box::new(Ppo::<burn::backend::Autodiff<burn::backend::Cuda>>::load(
-                path,
-                Default::default(),
-            )?))
-        }
-        #[cfg(feature = "wgpu")]
-        DeviceKind::Wgpu => {
-            probe::<burn::backend::Wgpu>(&Default::default(), device)?;
-            Ok(Box::new(Ppo::<burn::backend::Autodiff<burn::backend::Wgpu>>::load(
-                path,
-                Default::default(),
-            )?))
-        }
-        #[allow(unreachable_patterns)]
-        other => Err(AgentError::Device(format!(
-            "the `{other}` backend is not compiled into this build"
-        ))),
-    }
+    on_device!(device, |B| Ok(
+        Box::new(Ppo::<B>::load(path, Default::default())?) as Box<dyn Learner>
+    ))
 }
 
 /// A DQN learner on the chosen device.
@@ -520,40 +501,12 @@ pub fn new_dqn(
     num_actions: usize,
     config: crate::dqn::DqnConfig,
 ) -> Result<Box<dyn Learner>, AgentError> {
-    use crate::dqn::Dqn;
-    device.ensure_compiled_in()?;
-    match device {
-        DeviceKind::Cpu => Ok(Box::new(Dqn::<CpuBackend>::new(
-            obs_len,
-            num_actions,
-            config,
-            Default::default(),
-        ))),
-        #[cfg(feature = "cuda")]
-        DeviceKind::Cuda => {
-            probe::<burn::backend::Cuda>(&Default::default(), device)?;
-            Ok(Box::new(Dqn::<burn::backend::Autodiff<burn::backend::Cuda>>::new(
-                obs_len,
-                num_actions,
-                config,
-                Default::default(),
-            )))
-        }
-        #[cfg(feature = "wgpu")]
-        DeviceKind::Wgpu => {
-            probe::<burn::backend::Wgpu>(&Default::default(), device)?;
-            Ok(Box::new(Dqn::<burn::backend::Autodiff<burn::backend::Wgpu>>::new(
-                obs_len,
-                num_actions,
-                config,
-                Default::default(),
-            )))
-        }
-        #[allow(unreachable_patterns)]
-        other => Err(AgentError::Device(format!(
-            "the `{other}` backend is not compiled into this build"
-        ))),
-    }
+    on_device!(device, |B| Ok(Box::new(crate::dqn::Dqn::<B>::new(
+        obs_len,
+        num_actions,
+        config,
+        Default::default()
+    )) as Box<dyn Learner>))
 }
 
 /// Loads any checkpoint (PPO or DQN, as its side file says) onto the chosen device.
@@ -561,36 +514,9 @@ pub fn load_learner(device: DeviceKind, path: &Path) -> Result<Box<dyn Learner>,
     let meta = read_meta(path)?;
     match meta.algorithm.as_str() {
         "ppo" => load_ppo(device, path),
-        "dqn" => {
-            device.ensure_compiled_in()?;
-            match device {
-                DeviceKind::Cpu => Ok(Box::new(crate::dqn::Dqn::<CpuBackend>::load(path, Default::default())?)),
-                #[cfg(feature = "cuda")]
-                DeviceKind::Cuda => {
-                    probe::<burn::backend::Cuda>(&Default::default(), device)?;
-                    Ok(Box::new(
-                        crate::dqn::Dqn::<burn::backend::Autodiff<burn::backend::Cuda>>::load(
-                            path,
-                            Default::default(),
-                        )?,
-                    ))
-                }
-                #[cfg(feature = "wgpu")]
-                DeviceKind::Wgpu => {
-                    probe::<burn::backend::Wgpu>(&Default::default(), device)?;
-                    Ok(Box::new(
-                        crate::dqn::Dqn::<burn::backend::Autodiff<burn::backend::Wgpu>>::load(
-                            path,
-                            Default::default(),
-                        )?,
-                    ))
-                }
-                #[allow(unreachable_patterns)]
-                other => Err(AgentError::Device(format!(
-                    "the `{other}` backend is not compiled into this build"
-                ))),
-            }
-        }
+        "dqn" => on_device!(device, |B| Ok(
+            Box::new(crate::dqn::Dqn::<B>::load(path, Default::default())?) as Box<dyn Learner>
+        )),
         other => Err(checkpoint_error(
             path,
             format!("unknown algorithm `{other}` (expected ppo or dqn)"),
