@@ -297,8 +297,9 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
                     p.iterations
                 ),
                 Plan::Training(p) => println!(
-                    "ok: {} (train ppo on `{}` against {} opponent(s), {} tables)",
+                    "ok: {} (train {} on `{}` against {} opponent(s), {} tables)",
                     file.display(),
+                    p.algorithm.name(),
                     p.game.name,
                     p.opponents.len(),
                     p.tables

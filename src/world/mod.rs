@@ -307,6 +307,22 @@ fn settle<G: Tournament>(
     }
 }
 
+/// Spawns one seat per participant of a table, each with its own derived random stream.
+fn spawn_seats<G: Tournament>(world: &mut World, policies: Vec<Box<dyn Policy<G>>>, table_seed: u64) -> Vec<Entity> {
+    policies
+        .into_iter()
+        .enumerate()
+        .map(|(participant, policy)| {
+            world
+                .spawn(Seat::<G> {
+                    policy: Mutex::new(policy),
+                    rng: SimRng::new(derive_seed(table_seed, Stream::Seat, participant as u64)),
+                })
+                .id()
+        })
+        .collect()
+}
+
 /// Runs one replicate of a tournament in its own World and returns its rows.
 pub fn run_tournament<G: Tournament + Clone>(setup: TournamentSetup<G>) -> Result<ReplicateRows> {
     let participants = setup.labels.len();
@@ -317,19 +333,7 @@ pub fn run_tournament<G: Tournament + Clone>(setup: TournamentSetup<G>) -> Resul
         let table_seed = derive_seed(setup.replicate_seed, Stream::Table, t as u64);
         let rounds = setup.rounds / tables as u64 + u64::from((t as u64) < setup.rounds % tables as u64);
         total += rounds;
-        let policies = (setup.make_policies)()?;
-        let seats: Vec<Entity> = policies
-            .into_iter()
-            .enumerate()
-            .map(|(participant, policy)| {
-                world
-                    .spawn(Seat::<G> {
-                        policy: Mutex::new(policy),
-                        rng: SimRng::new(derive_seed(table_seed, Stream::Seat, participant as u64)),
-                    })
-                    .id()
-            })
-            .collect();
+        let seats = spawn_seats::<G>(&mut world, (setup.make_policies)()?, table_seed);
         world.spawn(Table::<G> {
             index: t,
             seed: table_seed,

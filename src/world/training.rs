@@ -13,8 +13,8 @@ use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, SingleThreadedExecutor
 use mechsim_agents::{Batch, Learner, Rollout};
 
 use super::{
-    Config, DecisionLog, Failure, GameRes, PolicyFactory, Progress, Remaining, Rotation, RoundLog, RoundRow, Seat,
-    Table, apply, deal, decide, settle,
+    Config, DecisionLog, Failure, GameRes, PolicyFactory, Progress, Remaining, Rotation, RoundLog, RoundRow, Table,
+    apply, deal, decide, settle, spawn_seats,
 };
 use crate::core::error::{Error, Result};
 use crate::core::game::{State, Turn};
@@ -178,19 +178,7 @@ impl TrainingWorld {
         let mut world = World::new();
         for t in 0..setup.tables.max(1) {
             let table_seed = derive_seed(setup.seed, Stream::Table, t as u64);
-            let policies = (setup.make_policies)()?;
-            let seats: Vec<Entity> = policies
-                .into_iter()
-                .enumerate()
-                .map(|(participant, policy)| {
-                    world
-                        .spawn(Seat::<G> {
-                            policy: Mutex::new(policy),
-                            rng: SimRng::new(derive_seed(table_seed, Stream::Seat, participant as u64)),
-                        })
-                        .id()
-                })
-                .collect();
+            let seats = spawn_seats::<G>(&mut world, (setup.make_policies)()?, table_seed);
             world.spawn((
                 Table::<G> {
                     index: t,
