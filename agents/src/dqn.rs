@@ -17,8 +17,8 @@ use burn::tensor::{Bool, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::learner::{Decision, Learner, Rollout, UpdateStats};
-use crate::ppo::{CheckpointMeta, write_meta};
-use crate::{AgentError, Batch, masked_argmax};
+use crate::ppo::{CheckpointMeta, save_checkpoint};
+use crate::{AgentError, Batch, masked_argmax, splitmix};
 
 /// DQN hyper-parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -184,14 +184,6 @@ impl Replay {
         self.next = (i + 1) % self.capacity;
         self.len = (self.len + 1).min(self.capacity);
     }
-}
-
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// DQN on backend `B`.
@@ -403,30 +395,14 @@ impl<B: AutodiffBackend> Learner for Dqn<B> {
     }
 
     fn save(&self, path: &Path) -> Result<(), AgentError> {
-        let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| AgentError::Checkpoint {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
-        }
-        self.online
-            .clone()
-            .save_file(path.to_path_buf(), &recorder)
-            .map_err(|e| AgentError::Checkpoint {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
-        write_meta(
-            path,
-            &CheckpointMeta {
-                algorithm: "dqn".into(),
-                obs_len: self.obs_len,
-                num_actions: self.num_actions,
-                settings: serde_json::to_value(self.config).unwrap_or_default(),
-                updates: self.updates,
-            },
-        )
+        let meta = CheckpointMeta {
+            algorithm: "dqn".into(),
+            obs_len: self.obs_len,
+            num_actions: self.num_actions,
+            settings: serde_json::to_value(self.config).unwrap_or_default(),
+            updates: self.updates,
+        };
+        save_checkpoint(self.online.clone(), path, &meta)
     }
 }
 
@@ -495,36 +471,8 @@ mod tests {
         };
         let mut dqn = Dqn::<Cpu>::new(4, 4, config, Default::default());
         let mut state = 5u64;
-        let round = |dqn: &mut Dqn<Cpu>, state: &mut u64, greedy: bool| {
-            let mut b = Batch::new(4, 4);
-            let mut contexts = Vec::new();
-            for _ in 0..64 {
-                let c = (splitmix(state) % 4) as usize;
-                let mut obs = [0.0f32; 4];
-                obs[c] = 1.0;
-                b.push(&obs, &[0, 1, 2, 3]).unwrap();
-                contexts.push(c);
-            }
-            let u: Vec<f64> = (0..64)
-                .map(|_| (splitmix(state) >> 11) as f64 / (1u64 << 53) as f64)
-                .collect();
-            let decisions = dqn.act(&b, &u, greedy).unwrap();
-            let mut r = Rollout::new(4, 4);
-            let mut correct = 0.0;
-            for (i, d) in decisions.iter().enumerate() {
-                let reward = if d.action as usize == contexts[i] { 1.0 } else { 0.0 };
-                correct += reward;
-                r.observations.extend_from_slice(b.observation(i));
-                r.masks.extend_from_slice(b.mask(i));
-                r.actions.push(d.action);
-                r.log_probs.push(d.log_prob);
-                r.values.push(d.value);
-                r.rewards.push(reward);
-                r.dones.push(true);
-                r.outcomes.push(reward);
-            }
-            (r, correct / 64.0)
-        };
+        let round =
+            |dqn: &mut Dqn<Cpu>, state: &mut u64, greedy: bool| crate::testkit::bandit_round(dqn, state, greedy, false);
         for _ in 0..80 {
             let (r, _) = round(&mut dqn, &mut state, false);
             dqn.update(&r).unwrap();

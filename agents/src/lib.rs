@@ -165,6 +165,65 @@ impl Batch {
     }
 }
 
+/// SplitMix64: the small, seeded generator the learners use to shuffle and sample replay.
+pub(crate) fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Test helpers shared by the learners' tests.
+#[cfg(test)]
+pub(crate) mod testkit {
+    use crate::{Batch, Learner, Rollout, splitmix};
+
+    /// One round of a contextual bandit: 64 contexts c in 0..4 (one-hot), the right action is
+    /// c, reward 1 for it and 0 otherwise; with `mask_context0`, action 3 is illegal in
+    /// context 0. Returns the rollout and the fraction of right actions.
+    pub fn bandit_round(
+        learner: &mut dyn Learner,
+        state: &mut u64,
+        greedy: bool,
+        mask_context0: bool,
+    ) -> (Rollout, f32) {
+        let mut b = Batch::new(4, 4);
+        let mut contexts = Vec::new();
+        for _ in 0..64 {
+            let c = (splitmix(state) % 4) as usize;
+            let mut obs = [0.0f32; 4];
+            obs[c] = 1.0;
+            let legal: Vec<u32> = if c == 0 && mask_context0 {
+                vec![0, 1, 2]
+            } else {
+                vec![0, 1, 2, 3]
+            };
+            b.push(&obs, &legal).unwrap();
+            contexts.push(c);
+        }
+        let uniforms: Vec<f64> = (0..64)
+            .map(|_| (splitmix(state) >> 11) as f64 / (1u64 << 53) as f64)
+            .collect();
+        let decisions = learner.act(&b, &uniforms, greedy).unwrap();
+        let mut r = Rollout::new(4, 4);
+        let mut correct = 0.0;
+        for (i, d) in decisions.iter().enumerate() {
+            let reward = if d.action as usize == contexts[i] { 1.0 } else { 0.0 };
+            correct += reward;
+            r.observations.extend_from_slice(b.observation(i));
+            r.masks.extend_from_slice(b.mask(i));
+            r.actions.push(d.action);
+            r.log_probs.push(d.log_prob);
+            r.values.push(d.value);
+            r.rewards.push(reward);
+            r.dones.push(true);
+            r.outcomes.push(reward);
+        }
+        (r, correct / 64.0)
+    }
+}
+
 /// Samples an index from probabilities with one uniform number `u` in [0, 1) (inverse CDF;
 /// rows with zero probability are never chosen).
 pub fn sample_index(probs: &[f32], u: f64) -> usize {

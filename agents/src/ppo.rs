@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::gae::gae;
 use crate::learner::{Decision, Learner, Rollout, UpdateStats};
 use crate::net::ActorCritic;
-use crate::{AgentError, Batch, DeviceKind, sample_index};
+use crate::{AgentError, Batch, DeviceKind, sample_index, splitmix};
 
 /// Logit given to illegal actions: exp(-1e9) is exactly 0 in f32.
 const MASKED_LOGIT: f32 = -1.0e9;
@@ -111,14 +111,6 @@ pub(crate) fn write_meta(path: &Path, meta: &CheckpointMeta) -> Result<(), Agent
 /// Weight initialisation uses the backend's global seed: hold this lock around seeding and
 /// initialising so learners built concurrently stay reproducible.
 static INIT_LOCK: Mutex<()> = Mutex::new(());
-
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// PPO on backend `B`.
 pub struct Ppo<B: AutodiffBackend> {
@@ -392,25 +384,32 @@ impl<B: AutodiffBackend> Learner for Ppo<B> {
     }
 
     fn save(&self, path: &Path) -> Result<(), AgentError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| checkpoint_error(path, e))?;
-        }
-        let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
-        self.model
-            .clone()
-            .save_file(path.to_path_buf(), &recorder)
-            .map_err(|e| checkpoint_error(path, e))?;
-        write_meta(
-            path,
-            &CheckpointMeta {
-                algorithm: "ppo".into(),
-                obs_len: self.obs_len,
-                num_actions: self.num_actions,
-                settings: serde_json::to_value(self.config).unwrap_or_default(),
-                updates: self.updates,
-            },
-        )
+        let meta = CheckpointMeta {
+            algorithm: "ppo".into(),
+            obs_len: self.obs_len,
+            num_actions: self.num_actions,
+            settings: serde_json::to_value(self.config).unwrap_or_default(),
+            updates: self.updates,
+        };
+        save_checkpoint(self.model.clone(), path, &meta)
     }
+}
+
+/// Writes a network to `path` (NamedMpk, full precision) and its side file, creating the
+/// directory: the one checkpoint format every learner uses.
+pub(crate) fn save_checkpoint<B: Backend, M: Module<B>>(
+    model: M,
+    path: &Path,
+    meta: &CheckpointMeta,
+) -> Result<(), AgentError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| checkpoint_error(path, e))?;
+    }
+    let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
+    model
+        .save_file(path.to_path_buf(), &recorder)
+        .map_err(|e| checkpoint_error(path, e))?;
+    write_meta(path, meta)
 }
 
 type CpuBackend = burn::backend::Autodiff<burn::backend::Flex>;
@@ -625,38 +624,8 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
-    /// A contextual bandit: context c in 0..4 (one-hot), the right action is c (of 4), and
-    /// action 3 is illegal in context 0. Reward 1 for the right action, 0 otherwise.
     fn bandit_round(ppo: &mut Ppo<CpuBackend>, state: &mut u64, greedy: bool) -> (Rollout, f32) {
-        let mut b = Batch::new(4, 4);
-        let mut contexts = Vec::new();
-        for _ in 0..64 {
-            let c = (splitmix(state) % 4) as usize;
-            let mut obs = [0.0f32; 4];
-            obs[c] = 1.0;
-            let legal: Vec<u32> = if c == 0 { vec![0, 1, 2] } else { vec![0, 1, 2, 3] };
-            b.push(&obs, &legal).unwrap();
-            contexts.push(c);
-        }
-        let uniforms: Vec<f64> = (0..64)
-            .map(|_| (splitmix(state) >> 11) as f64 / (1u64 << 53) as f64)
-            .collect();
-        let decisions = ppo.act(&b, &uniforms, greedy).unwrap();
-        let mut r = Rollout::new(4, 4);
-        let mut correct = 0.0;
-        for (i, d) in decisions.iter().enumerate() {
-            let reward = if d.action as usize == contexts[i] { 1.0 } else { 0.0 };
-            correct += reward;
-            r.observations.extend_from_slice(b.observation(i));
-            r.masks.extend_from_slice(b.mask(i));
-            r.actions.push(d.action);
-            r.log_probs.push(d.log_prob);
-            r.values.push(d.value);
-            r.rewards.push(reward);
-            r.dones.push(true);
-            r.outcomes.push(reward);
-        }
-        (r, correct / 64.0)
+        crate::testkit::bandit_round(ppo, state, greedy, true)
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub struct LearnedPolicy {
     learner: Box<dyn Learner>,
     batch: Batch,
     observation: Vec<f32>,
+    legal: Vec<Action>,
     greedy: bool,
     last_value: Option<f64>,
     last_win: Option<f64>,
@@ -32,6 +33,7 @@ impl LearnedPolicy {
             learner,
             batch: Batch::new(obs_len, num_actions),
             observation: vec![0.0; obs_len],
+            legal: Vec::new(),
             greedy,
             last_value: None,
             last_win: None,
@@ -42,7 +44,7 @@ impl LearnedPolicy {
     pub fn encode<S: State>(&mut self, state: &S, player: usize) -> &Batch {
         self.batch.clear();
         // Shapes were checked against the game when the policy was built.
-        let _ = encode_decision(state, player, &mut self.observation, &mut self.batch);
+        let _ = encode_decision(state, player, &mut self.observation, &mut self.legal, &mut self.batch);
         &self.batch
     }
 }
@@ -50,14 +52,17 @@ impl LearnedPolicy {
 /// Appends `player`'s decision at `state` to `batch`: the game's observation vector and its
 /// legal-action mask. Training (the batched World) and play (`LearnedPolicy`) both call this,
 /// so the two can never disagree on layout.
+/// `observation` and `legal` are scratch buffers reused across calls.
 pub fn encode_decision<S: State>(
     state: &S,
     player: usize,
-    scratch: &mut [f32],
+    observation: &mut [f32],
+    legal: &mut Vec<Action>,
     batch: &mut Batch,
 ) -> Result<(), mechsim_agents::AgentError> {
-    state.observation(player, scratch);
-    batch.push(scratch, &state.legal_actions())
+    state.observation(player, observation);
+    state.legal_actions_into(legal);
+    batch.push(observation, legal)
 }
 
 impl<G: Game> Policy<G> for LearnedPolicy {

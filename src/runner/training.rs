@@ -307,10 +307,13 @@ pub fn run_training<G: Registered + Clone>(
                 && best.is_none_or(|(_, payoff)| e.payoff_mean > payoff)
             {
                 best = Some((updates, e.payoff_mean));
-                world
-                    .learner()
-                    .save(&dir.join("best.mpk"))
-                    .map_err(|e| Error::Run(e.to_string()))?;
+                // The evaluated checkpoint was just written: copy it rather than save again.
+                for (from, to) in [
+                    (path.clone(), dir.join("best.mpk")),
+                    (path.with_extension("mpk.json"), dir.join("best.mpk.json")),
+                ] {
+                    std::fs::copy(&from, &to).map_err(|e| Error::io("cannot copy checkpoint to", to.clone(), e))?;
+                }
             }
             if !keep_due {
                 let _ = std::fs::remove_file(&path);

@@ -66,13 +66,14 @@ fn decide_learner<G: Tournament>(
     let mut waiting = Vec::new();
     let mut uniforms = Vec::new();
     let mut obs = vec![0f32; shapes.obs_len];
+    let mut legal = Vec::new();
     for (entity_index, (table, mut trajectory)) in tables.iter_mut().enumerate() {
         let Some(state) = table.state.as_ref() else { continue };
         let Turn::Player(player) = state.turn() else { continue };
         if table.players[player] != me {
             continue;
         }
-        if let Err(e) = crate::policies::learned::encode_decision(state, player, &mut obs, &mut batch) {
+        if let Err(e) = crate::policies::learned::encode_decision(state, player, &mut obs, &mut legal, &mut batch) {
             failure.0 = Some(format!("table {}: {e}", table.index));
             return;
         }
