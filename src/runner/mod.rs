@@ -16,6 +16,7 @@ use crate::core::params::{GameSpec, Params};
 use crate::core::policy::Policy;
 use crate::core::tournament::Tournament;
 use crate::games::Registered;
+use crate::policies::PolicyBuilder;
 use crate::world::{DecisionRow, Rotation, RoundRow, TournamentSetup, run_tournament};
 
 /// One seat of the plan.
@@ -93,19 +94,25 @@ pub struct TournamentResult {
     pub threads: usize,
 }
 
+/// The registered constructor and parameters of every seat, in order.
+pub fn resolve_policies<G: Registered>(game: &str, seats: &[SeatPlan]) -> Result<Vec<(PolicyBuilder<G>, Params)>> {
+    let entries = G::policies();
+    seats
+        .iter()
+        .map(|seat| {
+            let entry = entries
+                .iter()
+                .find(|e| e.name == seat.policy)
+                .ok_or_else(|| Error::Run(format!("policy `{}` cannot play `{game}`", seat.policy)))?;
+            Ok((entry.build, seat.params.clone()))
+        })
+        .collect()
+}
+
 /// Runs `plan` for game `G`.
 pub fn run_plan<G: Registered + Clone>(plan: &TournamentPlan, options: &RunOptions) -> Result<TournamentResult> {
     let game = G::from_spec(&plan.game).map_err(|e| Error::Run(format!("game `{}`: {e}", plan.game.name)))?;
-    let entries = G::policies();
-    let mut builders = Vec::with_capacity(plan.seats.len());
-    for seat in &plan.seats {
-        let entry = entries
-            .iter()
-            .find(|e| e.name == seat.policy)
-            .ok_or_else(|| Error::Run(format!("policy `{}` cannot play `{}`", seat.policy, plan.game.name)))?;
-        builders.push((entry.build, seat.params.clone()));
-    }
-    let builders = Arc::new(builders);
+    let builders = Arc::new(resolve_policies::<G>(&plan.game.name, &plan.seats)?);
     let labels: Vec<String> = plan.seats.iter().map(|s| s.label.clone()).collect();
     let threads = options
         .threads

@@ -228,16 +228,7 @@ pub fn run_training<G: Registered + Clone>(
         }
         .map_err(|e| Error::Run(e.to_string()))?,
     };
-    let entries = G::policies();
-    let mut builders = Vec::new();
-    for seat in &plan.opponents {
-        let entry = entries
-            .iter()
-            .find(|e| e.name == seat.policy)
-            .ok_or_else(|| Error::Run(format!("policy `{}` cannot play `{}`", seat.policy, plan.game.name)))?;
-        builders.push((entry.build, seat.params.clone()));
-    }
-    let builders = Arc::new(builders);
+    let builders = Arc::new(crate::runner::resolve_policies::<G>(&plan.game.name, &plan.opponents)?);
     let policy_game = game.clone();
     let make_policies = Box::new(move || {
         let mut list: Vec<Box<dyn Policy<G>>> = vec![Box::new(crate::policies::random::RandomPolicy)];
