@@ -53,6 +53,8 @@ pub struct Ismcts<G: Game> {
     /// exploration constant means the same whatever the game's units.
     scale: f64,
     nodes: Vec<Node>,
+    legal: Vec<Action>,
+    untried: Vec<Action>,
     last: Option<SearchStats>,
     _game: std::marker::PhantomData<fn() -> G>,
 }
@@ -74,6 +76,8 @@ where
             rollout,
             scale: 1.0,
             nodes: Vec::new(),
+            legal: Vec::new(),
+            untried: Vec::new(),
             last: None,
             _game: std::marker::PhantomData,
         }
@@ -130,6 +134,9 @@ where
     }
 
     fn iterate(&mut self, mut state: G::State, rng: &mut SimRng, path: &mut Vec<u32>) {
+        // Scratch buffers reused across iterations (no allocation per tree step).
+        let mut legal = std::mem::take(&mut self.legal);
+        let mut untried = std::mem::take(&mut self.untried);
         let mut node = 0u32;
         path.clear();
         path.push(0);
@@ -138,17 +145,20 @@ where
                 Turn::Terminal => break,
                 Turn::Chance => state.apply_action(sample_chance(&state, rng)),
                 Turn::Player(p) => {
-                    let legal = state.legal_actions();
+                    state.legal_actions_into(&mut legal);
+                    untried.clear();
                     let children = &self.nodes[node as usize].children;
-                    let untried: Vec<Action> = legal
-                        .iter()
-                        .copied()
-                        .filter(|a| !children.iter().any(|c| self.nodes[*c as usize].action == *a))
-                        .collect();
+                    untried.extend(
+                        legal
+                            .iter()
+                            .copied()
+                            .filter(|a| !children.iter().any(|c| self.nodes[*c as usize].action == *a)),
+                    );
                     // Every legal child existing now is available this iteration.
-                    for c in self.nodes[node as usize].children.clone() {
-                        if legal.contains(&self.nodes[c as usize].action) {
-                            self.nodes[c as usize].available += 1;
+                    for k in 0..self.nodes[node as usize].children.len() {
+                        let c = self.nodes[node as usize].children[k] as usize;
+                        if legal.contains(&self.nodes[c].action) {
+                            self.nodes[c].available += 1;
                         }
                     }
                     if !untried.is_empty() {
@@ -186,10 +196,12 @@ where
                 }
             }
         }
+        self.legal = legal;
+        self.untried = untried;
         let returns = if state.is_terminal() {
             state.returns()
         } else {
-            self.rollout.evaluate(&state, rng)
+            self.rollout.evaluate_owned(state, rng)
         };
         for r in &returns {
             self.scale = self.scale.max(r.abs());

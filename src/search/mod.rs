@@ -19,6 +19,11 @@ use crate::core::rng::SimRng;
 pub trait Evaluator<G: Game>: Send {
     /// Per-player value estimates of `state`.
     fn evaluate(&mut self, state: &G::State, rng: &mut SimRng) -> Vec<f64>;
+
+    /// The same for a state the caller no longer needs (rollouts may play it in place).
+    fn evaluate_owned(&mut self, state: G::State, rng: &mut SimRng) -> Vec<f64> {
+        self.evaluate(&state, rng)
+    }
 }
 
 /// Plays uniformly random actions (and samples chance) to the end, `rollouts` times, and
@@ -62,6 +67,15 @@ pub fn sample_chance<S: State>(state: &S, rng: &mut SimRng) -> Action {
 }
 
 impl<G: Game> Evaluator<G> for RandomRollout {
+    fn evaluate_owned(&mut self, mut state: G::State, rng: &mut SimRng) -> Vec<f64> {
+        if self.rollouts <= 1 {
+            random_playout(&mut state, rng);
+            state.returns()
+        } else {
+            <Self as Evaluator<G>>::evaluate(self, &state, rng)
+        }
+    }
+
     fn evaluate(&mut self, state: &G::State, rng: &mut SimRng) -> Vec<f64> {
         let n = self.rollouts.max(1);
         let mut total: Vec<f64> = Vec::new();
