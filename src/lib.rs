@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod cli;
 pub mod core;
 pub mod games;
+pub mod mechanism;
 pub mod output;
 pub mod policies;
 pub mod runner;

@@ -16,6 +16,10 @@ fn every_shipped_scenario_runs_scaled_down() {
         "quickstart.toml",
         "dhumbal/championship.toml",
         "search/kuhn_cfr.toml",
+        "mechanism/closed_form.toml",
+        "mechanism/shared_noise.toml",
+        "mechanism/three_agents.toml",
+        "mechanism/online_learning.toml",
     ] {
         assert!(files.iter().any(|f| f.ends_with(required)), "{required} is shipped");
     }
@@ -23,8 +27,13 @@ fn every_shipped_scenario_runs_scaled_down() {
         let s = scenario::load(&file)
             .unwrap_or_else(|e| panic!("{e}"))
             .smoke_test(6, 2, 16);
-        let entry = registry::game(&s.game.name).unwrap();
+        if let Plan::Information(plan) = &s.plan {
+            check_information(&file, plan);
+            continue;
+        }
+        let entry = registry::game(&s.game.as_ref().unwrap().name).unwrap();
         match &s.plan {
+            Plan::Information(_) => unreachable!("handled above"),
             Plan::Tournament(plan) => {
                 let result = (entry.run_tournament)(plan, &RunOptions::default())
                     .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
@@ -83,5 +92,32 @@ fn every_shipped_scenario_runs_scaled_down() {
                 assert!(last.nash_conv < first.nash_conv, "{}: NashConv falls", file.display());
             }
         }
+    }
+}
+
+/// An information scenario scaled down: its simulation writes one row per round and agent
+/// and plays an IC mechanism; its online experiment produces a run per horizon and seed.
+fn check_information(file: &std::path::Path, plan: &mechsim::runner::information::InformationPlan) {
+    use mechsim::runner::information::{run_online, run_simulation};
+    if let Some(sim) = &plan.simulation {
+        let result = run_simulation(plan, &RunOptions::default()).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let rows: usize = result.replicates.iter().map(Vec::len).sum();
+        assert_eq!(
+            rows as u64,
+            sim.rounds * sim.seeds.len() as u64 * plan.instance.n_agents() as u64,
+            "{}",
+            file.display()
+        );
+        assert_eq!(result.summary["incentive_compatible"], true, "{}", file.display());
+    }
+    if let Some(online) = &plan.online {
+        let result = run_online(plan, &RunOptions::default()).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert_eq!(
+            result.runs.len(),
+            online.horizons.len() * online.seeds.len(),
+            "{}",
+            file.display()
+        );
+        assert!(result.runs.iter().all(|r| r.regret.is_finite()), "{}", file.display());
     }
 }

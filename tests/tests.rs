@@ -4,5 +4,6 @@
 mod cli;
 mod conformance;
 mod determinism;
+mod mechanism;
 mod scenarios;
 mod support;

@@ -1,7 +1,8 @@
-//! The command-line interface: `run`, `check` and `list`. A thin layer over the library:
+//! The command-line interface: `run`, `train`, `check`, `mechanism solve` and `list`. A thin layer over the library:
 //! it parses arguments (clap), drives the progress bar, prints the readable report and
 //! prints any error exactly once (exit status 2).
 
+mod mechanism_report;
 mod report;
 
 use std::path::PathBuf;
@@ -15,6 +16,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::output::{self, RunInfo};
 use crate::runner::RunOptions;
+use crate::runner::information::{self, InformationPlan};
 use crate::runner::registry;
 use crate::scenario::{self, Plan};
 use mechsim_agents::DeviceKind;
@@ -39,10 +41,25 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Mechanism design on information scenarios (`kind = "information"`).
+    #[command(subcommand)]
+    Mechanism(MechanismCommand),
     /// List what is registered.
     List {
         /// What to list.
         what: ListWhat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MechanismCommand {
+    /// Solve for the optimal IC mechanism and compare it with the baselines.
+    Solve {
+        /// Information scenario file (TOML).
+        file: PathBuf,
+        /// Print JSON instead of the readable report.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -116,6 +133,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run(args),
         Command::Train(args) => train(args),
         Command::Check { files } => check(&files),
+        Command::Mechanism(MechanismCommand::Solve { file, json }) => mechanism_solve(&file, json),
         Command::List { what } => {
             print!("{}", list(what));
             Ok(())
@@ -151,6 +169,11 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             Plan::Tournament(t) => (t.rounds, t.seeds.len()),
             Plan::Solve(s) => (s.iterations, 1),
             Plan::Training(_) => (0, 1),
+            Plan::Information(p) => match (&p.simulation, &p.online) {
+                (Some(sim), _) => (sim.rounds, sim.seeds.len()),
+                (None, Some(on)) => (on.horizons.iter().copied().max().unwrap_or(10), on.seeds.len()),
+                (None, None) => (0, 1),
+            },
         };
         let rounds = args.rounds.unwrap_or(rounds);
         let seeds = args.seeds.map_or(seeds, |s| s as usize);
@@ -165,14 +188,16 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     let out_dir = args.out.clone().unwrap_or_else(|| scenario.output_dir.clone());
     output::check_output_dir(&out_dir, args.force)?;
-    let entry = registry::game(&scenario.game.name)
-        .with_context(|| format!("game `{}` is not registered", scenario.game.name))?;
+    if let Plan::Information(plan) = &scenario.plan {
+        return run_information(&args, &scenario, plan, &out_dir);
+    }
+    let entry = game_entry(&scenario)?;
     let started = SystemTime::now();
     let clock = Instant::now();
     let (total, unit) = match &scenario.plan {
         Plan::Tournament(t) => (t.rounds * t.seeds.len() as u64, "rounds"),
         Plan::Solve(s) => (s.iterations, "iterations"),
-        Plan::Training(_) => (0, "steps"),
+        Plan::Training(_) | Plan::Information(_) => (0, "steps"),
     };
     let bar = progress_bar(args.quiet, total, &scenario.name, unit)?;
     let progress = bar.clone();
@@ -189,7 +214,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         command: std::env::args().collect(),
     };
     match &scenario.plan {
-        Plan::Training(_) => unreachable!("refused above"),
+        Plan::Training(_) | Plan::Information(_) => unreachable!("handled above"),
         Plan::Tournament(plan) => {
             let result =
                 (entry.run_tournament)(plan, &options).with_context(|| format!("running {}", args.file.display()))?;
@@ -221,6 +246,114 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn game_entry(scenario: &scenario::Scenario) -> anyhow::Result<registry::GameEntry> {
+    let game = scenario
+        .game
+        .as_ref()
+        .with_context(|| format!("{} has no game", scenario.file.display()))?;
+    registry::game(&game.name).with_context(|| format!("game `{}` is not registered", game.name))
+}
+
+fn run_information(
+    args: &RunArgs,
+    scenario: &scenario::Scenario,
+    plan: &InformationPlan,
+    out_dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    if plan.simulation.is_none() && plan.online.is_none() {
+        bail!(
+            "{} has neither [simulation] nor [online]: nothing to run (to see its optimal mechanism: `mechsim \
+             mechanism solve {}`)",
+            args.file.display(),
+            args.file.display()
+        );
+    }
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let options = |bar: &ProgressBar| {
+        let progress = bar.clone();
+        RunOptions {
+            threads: args.threads.map(usize::from),
+            on_progress: Arc::new(move |n| progress.inc(n)),
+            ..RunOptions::default()
+        }
+    };
+    let mut threads = 1;
+    let simulation = match &plan.simulation {
+        Some(sim) => {
+            let bar = progress_bar(
+                args.quiet,
+                sim.rounds * sim.seeds.len() as u64,
+                &scenario.name,
+                "rounds",
+            )?;
+            let result = information::run_simulation(plan, &options(&bar))
+                .with_context(|| format!("simulating {}", args.file.display()))?;
+            bar.finish_and_clear();
+            threads = result.threads;
+            Some(result)
+        }
+        None => None,
+    };
+    let online = match &plan.online {
+        Some(on) => {
+            let runs = (on.horizons.len() * on.seeds.len()) as u64;
+            let bar = progress_bar(args.quiet, runs, &format!("{} online", scenario.name), "runs")?;
+            let result = information::run_online(plan, &options(&bar))
+                .with_context(|| format!("running the online principal of {}", args.file.display()))?;
+            bar.finish_and_clear();
+            Some(result)
+        }
+        None => None,
+    };
+    let wall = clock.elapsed().as_secs_f64();
+    let info = RunInfo {
+        started: humantime::format_rfc3339_seconds(started).to_string(),
+        finished: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        wall_seconds: wall,
+        threads,
+        command: std::env::args().collect(),
+    };
+    output::write_information(
+        out_dir,
+        args.force,
+        scenario,
+        plan,
+        simulation.as_ref(),
+        online.as_ref(),
+        &info,
+    )?;
+    if !args.quiet {
+        print!(
+            "{}",
+            mechanism_report::render_information(plan, simulation.as_ref(), online.as_ref(), wall, out_dir)
+        );
+    }
+    Ok(())
+}
+
+fn mechanism_solve(file: &std::path::Path, as_json: bool) -> anyhow::Result<()> {
+    let scenario = scenario::load(file)?;
+    let Plan::Information(plan) = &scenario.plan else {
+        bail!(
+            "{} is not an information scenario (kind = \"information\"); `mechanism solve` needs one",
+            file.display()
+        );
+    };
+    let solved = mechsim_report(plan).with_context(|| format!("solving {}", file.display()))?;
+    if as_json {
+        let text = serde_json::to_string_pretty(&solved.to_json(&plan.instance)).context("JSON")?;
+        println!("{text}");
+    } else {
+        print!("{}", mechanism_report::render_mechanism(&plan.instance, &solved));
+    }
+    Ok(())
+}
+
+fn mechsim_report(plan: &InformationPlan) -> anyhow::Result<crate::mechanism::analysis::SolveReport> {
+    Ok(crate::mechanism::analysis::solve_report(&plan.instance, plan.seed)?)
+}
+
 fn train(args: TrainArgs) -> anyhow::Result<()> {
     let device: DeviceKind = args.device.parse()?;
     device.ensure_compiled_in()?;
@@ -236,8 +369,7 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
     }
     let out_dir = args.out.clone().unwrap_or_else(|| scenario.output_dir.clone());
     output::check_output_dir(&out_dir, args.force)?;
-    let entry = registry::game(&scenario.game.name)
-        .with_context(|| format!("game `{}` is not registered", scenario.game.name))?;
+    let entry = game_entry(&scenario)?;
     let total = plan.budget.steps.unwrap_or(0);
     let bar = progress_bar(args.quiet || total == 0, total, &scenario.name, "steps")?;
     let progress = bar.clone();
@@ -295,6 +427,21 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
                     p.game.name,
                     p.algorithm.name(),
                     p.iterations
+                ),
+                Plan::Information(p) => println!(
+                    "ok: {} (information: {} agent(s), {} state(s){}{})",
+                    file.display(),
+                    p.instance.n_agents(),
+                    p.instance.n_states(),
+                    p.simulation.as_ref().map_or(String::new(), |s| format!(
+                        ", simulate {} x {} rounds",
+                        s.seeds.len(),
+                        s.rounds
+                    )),
+                    p.online.as_ref().map_or(String::new(), |o| format!(
+                        ", online over {} horizon(s)",
+                        o.horizons.len()
+                    )),
                 ),
                 Plan::Training(p) => println!(
                     "ok: {} (train {} on `{}` against {} opponent(s), {} tables)",

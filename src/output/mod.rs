@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 use crate::analysis::tournament::{ParticipantSummary, TournamentSummary};
 use crate::core::error::{Error, Result};
 use crate::core::tournament::MetricValue;
+use crate::runner::information::{InformationPlan, OnlineResult, SimulationResult};
 use crate::runner::solve::{SolvePlan, SolveResult};
 use crate::runner::training::{TrainingPlan, TrainingResult};
 use crate::runner::{TournamentPlan, TournamentResult};
@@ -292,9 +293,9 @@ fn manifest(scenario: &Scenario, info: &RunInfo, files: &[&str], extra: Value) -
         "features": Vec::<String>::new(),
         "device": "cpu",
         "scenario_seed": scenario.seed,
-        "game": scenario.game.name,
-        "rules": scenario.game.rules,
-        "players": scenario.game.players,
+        "game": scenario.game.as_ref().map(|g| g.name.clone()),
+        "rules": scenario.game.as_ref().map(|g| g.rules.clone()),
+        "players": scenario.game.as_ref().map(|g| g.players),
         "threads": info.threads,
         "command": info.command,
         "started": info.started,
@@ -570,6 +571,169 @@ pub fn write_training(
         "settings": settings,
         "tables": plan.tables,
         "update_every": plan.update_every,
+    });
+    write_json(&at("manifest.json"), &manifest(scenario, info, &files, extra))?;
+    staging.commit(force)
+}
+
+/// Writes an information run into `dir`, atomically: `rows.csv` (one row per round x
+/// agent, names not indices), `mechanism.json` and the simulation part of `summary.json`
+/// when there was a simulation; `regret.csv` and `regret.svg` and the online part of the
+/// summary when there was an online experiment; `manifest.json` always.
+pub fn write_information(
+    dir: &Path,
+    force: bool,
+    scenario: &Scenario,
+    plan: &InformationPlan,
+    simulation: Option<&SimulationResult>,
+    online: Option<&OnlineResult>,
+    info: &RunInfo,
+) -> Result<()> {
+    let staging = Staging::new(dir)?;
+    let at = |name: &str| staging.path.join(name);
+    let inst = &plan.instance;
+    let mut files = Vec::new();
+    let mut summary = Map::new();
+    if let (Some(sim), Some(sim_plan)) = (simulation, &plan.simulation) {
+        let header: Vec<String> = [
+            "replicate",
+            "seed",
+            "round",
+            "agent",
+            "behaviour",
+            "recommended",
+            "effort",
+            "signal",
+            "report",
+            "state",
+            "action",
+            "payment",
+            "cost",
+            "utility",
+            "principal_utility",
+        ]
+        .map(String::from)
+        .to_vec();
+        let rows = sim.replicates.iter().enumerate().flat_map(|(r, rows)| {
+            let seed = sim_plan.seeds[r];
+            rows.iter().map(move |x| {
+                let a = &inst.agents[x.agent];
+                vec![
+                    r.to_string(),
+                    seed.to_string(),
+                    x.round.to_string(),
+                    a.name.clone(),
+                    plan.behaviours[x.agent].name().to_string(),
+                    a.efforts[x.recommended].clone(),
+                    a.efforts[x.effort].clone(),
+                    a.signals[x.signal].clone(),
+                    a.signals[x.report].clone(),
+                    inst.states[x.state].clone(),
+                    inst.actions[x.action].clone(),
+                    x.payment.to_string(),
+                    x.cost.to_string(),
+                    (x.payment - x.cost).to_string(),
+                    x.principal_utility.to_string(),
+                ]
+            })
+        });
+        write_csv(&at("rows.csv"), &header, rows)?;
+        write_json(
+            &at("mechanism.json"),
+            &json!({
+                "label": sim.mechanism.label,
+                "recommendations": crate::mechanism::analysis::mechanism_json(inst, &sim.mechanism),
+            }),
+        )?;
+        files.extend(["rows.csv", "mechanism.json"]);
+        summary.insert("simulation".into(), sim.summary.clone());
+    }
+    if let (Some(result), Some(config)) = (online, &plan.online) {
+        let header: Vec<String> = [
+            "horizon",
+            "replicate",
+            "seed",
+            "explore_rounds",
+            "search_rounds",
+            "profiles",
+            "rounds_per_profile",
+            "mix_weight",
+            "regret",
+            "explore_regret",
+            "committed_utility",
+            "optimal_utility",
+            "committed_ic_gain",
+            "agents_obeyed",
+        ]
+        .map(String::from)
+        .to_vec();
+        write_csv(
+            &at("regret.csv"),
+            &header,
+            result.runs.iter().map(|r| {
+                vec![
+                    r.horizon.to_string(),
+                    r.replicate.to_string(),
+                    r.seed.to_string(),
+                    r.explore_rounds.to_string(),
+                    r.search_rounds.to_string(),
+                    r.profiles.to_string(),
+                    r.rounds_per_profile.to_string(),
+                    r.mix_weight.to_string(),
+                    r.regret.to_string(),
+                    r.explore_regret.to_string(),
+                    r.committed_utility.to_string(),
+                    r.optimal_utility.to_string(),
+                    r.committed_ic_gain.to_string(),
+                    r.agents_obeyed.to_string(),
+                ]
+            }),
+        )?;
+        plot::regret_svg(&at("regret.svg"), &plan.scenario, &result.points, result.fit)?;
+        files.extend(["regret.csv", "regret.svg"]);
+        let horizons: Vec<Value> = result
+            .points
+            .iter()
+            .map(|(t, mean, (lo, hi))| {
+                let obeyed = result
+                    .runs
+                    .iter()
+                    .filter(|r| r.horizon == *t && r.agents_obeyed)
+                    .count();
+                json!({
+                    "horizon": t,
+                    "mean_regret": mean,
+                    "ci95": [lo, hi],
+                    "mean_regret_per_round": mean / *t as f64,
+                    "runs_where_agents_obeyed": obeyed,
+                    "runs": config.seeds.len(),
+                })
+            })
+            .collect();
+        summary.insert(
+            "online".into(),
+            json!({
+                "rule": config.rule.name(),
+                "explore_constant": config.explore_constant,
+                "mix_constant": config.mix_constant,
+                "margin_constant": config.margin_constant,
+                "search_steps": config.search_steps,
+                "optimal_utility": result.runs.first().map(|r| r.optimal_utility),
+                "horizons": horizons,
+                "log_log_slope": result.fit.map(|f| f.0),
+                "expected_slope": 2.0 / 3.0,
+            }),
+        );
+    }
+    summary.insert("scenario".into(), json!(plan.scenario));
+    write_json(&at("summary.json"), &Value::Object(summary))?;
+    files.extend(["summary.json", "manifest.json"]);
+    let extra = json!({
+        "simulation_seeds": plan.simulation.as_ref().map(|s| s.seeds.clone()),
+        "rounds_per_seed": plan.simulation.as_ref().map(|s| s.rounds),
+        "online_seeds": plan.online.as_ref().map(|o| o.seeds.clone()),
+        "horizons": plan.online.as_ref().map(|o| o.horizons.clone()),
+        "lp_solver": crate::mechanism::lp::SOLVER,
     });
     write_json(&at("manifest.json"), &manifest(scenario, info, &files, extra))?;
     staging.commit(force)

@@ -3,6 +3,7 @@
 //! ranges, registered names, seat counts, derived seeds). Every error names the file,
 //! line, column and key, and lists what would be valid or suggests the closest name.
 
+pub mod information;
 pub mod source;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use crate::core::error::{Error, Result};
 use crate::core::params::{GameSpec, ParamKind, ParamValue, Params, unknown_key_message, value_hint};
 use crate::core::rng::{MAX_REPLICATE_SEED, replicate_seed};
 use crate::policies::search::SEARCH_POLICIES;
+use crate::runner::information::InformationPlan;
 use crate::runner::registry::{self, GameEntry};
 use crate::runner::solve::{SolvePlan, SolverAlgorithm};
 use crate::runner::training::{TrainingAlgorithm, TrainingBudget, TrainingPlan};
@@ -23,7 +25,7 @@ use mechsim_agents::{DqnConfig, PpoConfig};
 use source::{Seg, SourceMap, path_string};
 
 /// Scenario kinds this build can run.
-pub const KINDS: &[&str] = &["tournament", "solve", "training"];
+pub const KINDS: &[&str] = &["tournament", "solve", "training", "information"];
 
 /// Keys of the `[training]` table.
 const TRAINING_KEYS: &[&str] = &[
@@ -150,7 +152,7 @@ struct RawSolver {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawOutput {
+pub(crate) struct RawOutput {
     dir: Option<String>,
 }
 
@@ -163,6 +165,8 @@ pub enum Plan {
     Solve(SolvePlan),
     /// A training run (`kind = "training"`).
     Training(Box<TrainingPlan>),
+    /// An information-acquisition instance to simulate or learn (`kind = "information"`).
+    Information(Box<InformationPlan>),
 }
 
 /// A validated scenario, ready to run.
@@ -174,12 +178,12 @@ pub struct Scenario {
     pub hash: String,
     /// The scenario's name.
     pub name: String,
-    /// The kind (`tournament` or `solve`).
+    /// The kind (`tournament`, `solve`, `training` or `information`).
     pub kind: String,
     /// The scenario seed (replicate and sampling seeds derive from it).
     pub seed: u64,
-    /// The game.
-    pub game: GameSpec,
+    /// The game (`None` for kinds without one, like `information`).
+    pub game: Option<GameSpec>,
     /// The run plan.
     pub plan: Plan,
     /// Output directory (from `[output] dir`, default `results/<name>`).
@@ -203,21 +207,66 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario> {
             message: format!("invalid TOML: {}", message.trim_end()),
         }
     })?;
-    let ctx = Ctx { path, map: &map };
+    let info = matches!(
+        toml::from_str::<toml::Table>(text).ok().and_then(|t| t.get("kind").cloned()),
+        Some(toml::Value::String(k)) if k == "information"
+    );
+    let ctx = Ctx { path, map: &map, info };
+    if info {
+        let raw: information::RawInformation = toml::from_str(text).map_err(|e| ctx.serde_error(&e))?;
+        return validate_information(&ctx, raw, text);
+    }
     let raw: RawScenario = toml::from_str(text).map_err(|e| ctx.serde_error(&e))?;
     validate(&ctx, raw, text)
+}
+
+fn file_hash(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn check_name(ctx: &Ctx<'_>, name: &str) -> Result<()> {
+    if name.trim().is_empty() || name.contains(['/', '\\']) {
+        return Err(ctx.error_at(
+            &[key("name")],
+            false,
+            "must be a non-empty name without path separators".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_information(ctx: &Ctx<'_>, raw: information::RawInformation, text: &str) -> Result<Scenario> {
+    check_name(ctx, raw.name())?;
+    let seed = raw.seed();
+    let plan = information::validate(ctx, &raw, seed)?;
+    Ok(Scenario {
+        file: ctx.path.to_path_buf(),
+        hash: file_hash(text),
+        name: raw.name().to_string(),
+        kind: "information".into(),
+        seed,
+        game: None,
+        plan: Plan::Information(Box::new(plan)),
+        output_dir: PathBuf::from(raw.output_dir()),
+    })
 }
 
 struct Ctx<'a> {
     path: &'a Path,
     map: &'a SourceMap<'a>,
+    /// Whether this is an information scenario (for the valid keys in messages).
+    info: bool,
 }
 
 impl Ctx<'_> {
     fn error_at(&self, path: &[Seg], key_span: bool, message: String) -> Error {
-        let (line, column) = self
-            .map
-            .span(path, key_span)
+        // The innermost part of the path that is in the file (a missing key points at its table).
+        let (line, column) = (0..=path.len())
+            .rev()
+            .find_map(|n| self.map.span(&path[..n], key_span || n < path.len()))
             .map_or((1, 1), |s| self.map.line_col(s.start));
         let key = path_string(path);
         Error::Scenario {
@@ -246,6 +295,14 @@ impl Ctx<'_> {
                 path.push(Seg::Key(field.to_string()));
             }
             let valid: Vec<&str> = match path.first() {
+                Some(Seg::Key(k)) if self.info && path.len() > 1 => match k.as_str() {
+                    "instance" => information::INSTANCE_KEYS.to_vec(),
+                    "agents" => information::AGENT_KEYS.to_vec(),
+                    "simulation" => information::SIMULATION_KEYS.to_vec(),
+                    "online" => information::ONLINE_KEYS.to_vec(),
+                    _ => vec!["dir"],
+                },
+                _ if self.info => information::TOP_KEYS.to_vec(),
                 Some(Seg::Key(k)) if path.len() > 1 && k == "solver" => SOLVER_KEYS.to_vec(),
                 Some(Seg::Key(k)) if path.len() > 1 && k == "training" => TRAINING_KEYS.to_vec(),
                 Some(_) if path.len() > 1 => vec!["dir"],
@@ -293,13 +350,7 @@ fn to_param(value: &toml::Value) -> std::result::Result<ParamValue, String> {
 }
 
 fn validate(ctx: &Ctx<'_>, raw: RawScenario, text: &str) -> Result<Scenario> {
-    if raw.name.trim().is_empty() || raw.name.contains(['/', '\\']) {
-        return Err(ctx.error_at(
-            &[key("name")],
-            false,
-            "must be a non-empty name without path separators".into(),
-        ));
-    }
+    check_name(ctx, &raw.name)?;
     if !KINDS.contains(&raw.kind.as_str()) {
         let hint = value_hint(&raw.kind, KINDS.iter().copied());
         return Err(ctx.error_at(
@@ -319,10 +370,7 @@ fn validate(ctx: &Ctx<'_>, raw: RawScenario, text: &str) -> Result<Scenario> {
             .and_then(|o| o.dir.clone())
             .unwrap_or_else(|| format!("results/{}", raw.name)),
     );
-    let hash = Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = file_hash(text);
     let (game, plan) = match raw.kind.as_str() {
         "solve" => validate_solve(ctx, &raw, seed)?,
         "training" => validate_training(ctx, &raw, seed)?,
@@ -334,7 +382,7 @@ fn validate(ctx: &Ctx<'_>, raw: RawScenario, text: &str) -> Result<Scenario> {
         name: raw.name,
         kind: raw.kind,
         seed,
-        game,
+        game: Some(game),
         plan,
         output_dir,
     })
@@ -880,6 +928,19 @@ impl Scenario {
                 s.eval_every = s.eval_every.min(s.iterations);
                 if s.checkpoint_every >= s.iterations {
                     s.checkpoint_every = 0;
+                }
+            }
+            Plan::Information(p) => {
+                if let Some(sim) = &mut p.simulation {
+                    sim.rounds = sim.rounds.min(rounds);
+                    sim.seeds.truncate(seeds.max(1));
+                }
+                if let Some(on) = &mut p.online {
+                    for h in &mut on.horizons {
+                        *h = (*h).min(rounds.max(10));
+                    }
+                    on.horizons.dedup();
+                    on.seeds.truncate(seeds.max(1));
                 }
             }
             Plan::Training(t) => {
