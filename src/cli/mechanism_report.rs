@@ -186,7 +186,7 @@ pub fn render_mechanism(inst: &Instance, report: &SolveReport) -> String {
         if eq.others.len() == 1 { "um" } else { "a" },
         preferred.len()
     );
-    for e in preferred.iter().take(5) {
+    for e in preferred.iter().take(3) {
         let plays: Vec<String> = e
             .strategies
             .iter()
@@ -200,6 +200,9 @@ pub fn render_mechanism(inst: &Instance, report: &SolveReport) -> String {
             outcome_line(inst, &e.outcome),
             e.outcome.principal
         );
+    }
+    if preferred.len() > 3 {
+        let _ = writeln!(out, "  ... and {} more (all of them in --json)", preferred.len() - 3);
     }
     out
 }

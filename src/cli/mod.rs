@@ -340,7 +340,15 @@ fn mechanism_solve(file: &std::path::Path, as_json: bool) -> anyhow::Result<()> 
             file.display()
         );
     };
-    let solved = mechsim_report(plan).with_context(|| format!("solving {}", file.display()))?;
+    let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    spinner.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}").context("spinner template")?);
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let status = spinner.clone();
+    let solved = crate::mechanism::analysis::solve_report_with_status(&plan.instance, plan.seed, &move |m| {
+        status.set_message(m.to_string())
+    })
+    .with_context(|| format!("solving {}", file.display()))?;
+    spinner.finish_and_clear();
     if as_json {
         let text = serde_json::to_string_pretty(&solved.to_json(&plan.instance)).context("JSON")?;
         println!("{text}");
@@ -348,10 +356,6 @@ fn mechanism_solve(file: &std::path::Path, as_json: bool) -> anyhow::Result<()> 
         print!("{}", mechanism_report::render_mechanism(&plan.instance, &solved));
     }
     Ok(())
-}
-
-fn mechsim_report(plan: &InformationPlan) -> anyhow::Result<crate::mechanism::analysis::SolveReport> {
-    Ok(crate::mechanism::analysis::solve_report(&plan.instance, plan.seed)?)
 }
 
 fn train(args: TrainArgs) -> anyhow::Result<()> {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::MechanismError;
-use super::baselines::{self, Baseline};
+use super::baselines;
 use super::design::{Mechanism, Outcome, evaluate_obedient};
 use super::equilibria::{self, EquilibriumSearch};
 use super::ic::brute_force_ic;
@@ -75,34 +75,54 @@ pub struct SolveReport {
 
 /// Solves and assesses `inst` (`seed` drives the equilibrium search's random starts).
 pub fn solve_report(inst: &Instance, seed: u64) -> Result<SolveReport, MechanismError> {
+    solve_report_with_status(inst, seed, &|_| {})
+}
+
+/// `solve_report`, telling `status` which step it is on (the steps can take seconds each
+/// on large instances).
+pub fn solve_report_with_status(
+    inst: &Instance,
+    seed: u64,
+    status: &dyn Fn(&str),
+) -> Result<SolveReport, MechanismError> {
     let started = Instant::now();
+    status("solving the optimal-mechanism LP");
     let solved = optimal_mechanism(inst, None)?;
+    status("checking IC by brute force");
     let optimal = Assessed::new(
         inst,
         solved.mechanism.clone(),
         "LP over correlated recommendations and report-contingent payments".into(),
     );
-    let mut baselines = Vec::new();
-    let mut unavailable = Vec::new();
-    let mut push = |name: &str, b: Result<Option<Baseline>, MechanismError>| -> Result<(), MechanismError> {
-        match b? {
+    status("baselines: uncorrelated, single hire, independent randomisation");
+    let not_inducible = "no effort profile can be induced within the payment cap".to_string();
+    let candidates = vec![
+        ("uncorrelated", baselines::uncorrelated(inst)?, not_inducible.clone()),
+        ("single_hire", baselines::single_hire(inst)?, not_inducible.clone()),
+        (
+            "independent",
+            baselines::independent(inst, &solved.mechanism.phi, baselines::INDEPENDENT_BUDGET)?,
+            format!(
+                "the {} s search budget ran out before a product distribution was evaluated (one LP solve takes {:.1} s)",
+                baselines::INDEPENDENT_BUDGET.as_secs(),
+                solved.stats.solve_seconds
+            ),
+        ),
+    ];
+    let rules = ScoringRule::ALL
+        .into_iter()
+        .map(|rule| Ok((rule.name(), baselines::scoring_rule(inst, rule)?)))
+        .collect::<Result<Vec<_>, MechanismError>>()?;
+    let mut baselines: Vec<Assessed> = Vec::new();
+    let mut unavailable: Vec<(String, String)> = Vec::new();
+    let rule_candidates = rules.into_iter().map(|(name, b)| (name, b, not_inducible.clone()));
+    for (name, candidate, reason) in candidates.into_iter().chain(rule_candidates) {
+        match candidate {
             Some(b) => baselines.push(Assessed::new(inst, b.mechanism, b.method)),
-            None => unavailable.push((
-                name.to_string(),
-                "no effort profile can be induced within the payment cap".to_string(),
-            )),
+            None => unavailable.push((name.to_string(), reason)),
         }
-        Ok(())
-    };
-    push("uncorrelated", baselines::uncorrelated(inst))?;
-    push("single_hire", baselines::single_hire(inst))?;
-    push(
-        "independent",
-        baselines::independent(inst, &solved.mechanism.phi).map(Some),
-    )?;
-    for rule in ScoringRule::ALL {
-        push(&format!("{}_rule", rule.name()), baselines::scoring_rule(inst, rule))?;
     }
+    status("searching for other equilibria");
     let equilibria = equilibria::search(inst, &solved.mechanism, seed, 1e-7);
     Ok(SolveReport {
         optimal,

@@ -256,24 +256,37 @@ fn simplex_grid(k: usize, steps: usize) -> Vec<Vec<f64>> {
     out
 }
 
+/// Wall-clock budget of the product-randomisation search (each step is a full LP solve).
+pub const INDEPENDENT_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// The best product randomisation found: coordinate ascent over each agent's effort
 /// distribution on a simplex grid (step 1/10 for two efforts, coarser for more), the LP
 /// with phi fixed giving the payments. Starts from the best pure profile and from the
-/// product of the optimal phi's marginals.
-pub fn independent(inst: &Instance, optimal_phi: &[f64]) -> Result<Baseline, MechanismError> {
+/// product of the optimal phi's marginals. Stops at `budget` (reported in the method);
+/// `None` when the budget ran out before any product was evaluated.
+pub fn independent(
+    inst: &Instance,
+    optimal_phi: &[f64],
+    budget: std::time::Duration,
+) -> Result<Option<Baseline>, MechanismError> {
+    let started = std::time::Instant::now();
     let (efforts, n) = (inst.efforts(), inst.n_agents());
     let product = |marginals: &[Vec<f64>]| -> Vec<f64> {
         (0..efforts.count())
             .map(|b| (0..n).map(|i| marginals[i][efforts.digit(b, i)]).product())
             .collect()
     };
-    let value = |marginals: &[Vec<f64>]| -> Result<Option<(f64, Mechanism)>, MechanismError> {
-        match optimal_mechanism(inst, Some(&product(marginals))) {
+    let solves = std::cell::Cell::new(0usize);
+    let value_of_phi = |phi: &[f64]| -> Result<Option<(f64, Mechanism)>, MechanismError> {
+        solves.set(solves.get() + 1);
+        match optimal_mechanism(inst, Some(phi)) {
             Ok(s) => Ok(Some((s.objective, s.mechanism))),
             Err(MechanismError::Infeasible(_)) => Ok(None),
             Err(e) => Err(e),
         }
     };
+    let value = |marginals: &[Vec<f64>]| value_of_phi(&product(marginals));
+    let out_of_time = || started.elapsed() > budget;
     let grids: Vec<Vec<Vec<f64>>> = inst
         .agents
         .iter()
@@ -286,40 +299,49 @@ pub fn independent(inst: &Instance, optimal_phi: &[f64]) -> Result<Baseline, Mec
         }
         m
     };
-    let mut best_pure = 0;
-    let mut best_pure_value = f64::NEG_INFINITY;
+    let mut starts = vec![(0..n).map(|i| marginal_of(optimal_phi, i)).collect::<Vec<_>>()];
+    let mut best_pure: Option<(usize, f64)> = None;
     for b in 0..efforts.count() {
+        if out_of_time() {
+            break;
+        }
         let mut phi = vec![0.0; efforts.count()];
         phi[b] = 1.0;
-        if let Some(s) = match optimal_mechanism(inst, Some(&phi)) {
-            Ok(s) => Some(s),
-            Err(MechanismError::Infeasible(_)) => None,
-            Err(e) => return Err(e),
-        } && s.objective > best_pure_value
+        if let Some((v, _)) = value_of_phi(&phi)?
+            && best_pure.is_none_or(|(_, bv)| v > bv)
         {
-            best_pure = b;
-            best_pure_value = s.objective;
+            best_pure = Some((b, v));
         }
     }
-    let mut pure = vec![0.0; efforts.count()];
-    pure[best_pure] = 1.0;
-    let starts = [
-        (0..n).map(|i| marginal_of(&pure, i)).collect::<Vec<_>>(),
-        (0..n).map(|i| marginal_of(optimal_phi, i)).collect::<Vec<_>>(),
-    ];
+    if let Some((b, _)) = best_pure {
+        let mut pure = vec![0.0; efforts.count()];
+        pure[b] = 1.0;
+        starts.insert(0, (0..n).map(|i| marginal_of(&pure, i)).collect());
+    }
     let mut best: Option<(f64, Mechanism)> = None;
-    let mut solves = 0usize;
-    for start in starts {
+    let mut stopped = false;
+    'starts: for start in starts {
+        // At least one product is always evaluated, whatever the budget.
+        if out_of_time() && best.is_some() {
+            stopped = true;
+            break;
+        }
         let mut current = start;
         let Some(mut here) = value(&current)? else { continue };
-        solves += 1;
         for _sweep in 0..4 {
             let mut improved = false;
             for i in 0..n {
                 for point in &grids[i] {
+                    if out_of_time() {
+                        stopped = true;
+                        let here = here.clone();
+                        if best.as_ref().is_none_or(|b| here.0 > b.0 + 1e-12) {
+                            best = Some(here);
+                        }
+                        break 'starts;
+                    }
                     let mut trial = current.clone();
                     trial[i] = point.clone();
-                    solves += 1;
                     if let Some(candidate) = value(&trial)?
                         && candidate.0 > here.0 + 1e-9
                     {
@@ -337,15 +359,23 @@ pub fn independent(inst: &Instance, optimal_phi: &[f64]) -> Result<Baseline, Mec
             best = Some(here);
         }
     }
-    let (_, mut mechanism) = best.ok_or_else(|| MechanismError::Infeasible("independent randomisation".into()))?;
+    let Some((_, mut mechanism)) = best else {
+        return Ok(None);
+    };
     mechanism.label = "independent".into();
     let principal = evaluate_obedient(inst, &mechanism).principal;
-    Ok(Baseline {
+    Ok(Some(Baseline {
         mechanism,
         principal,
         method: format!(
             "product of per-agent effort distributions, payments by the LP with phi fixed; coordinate search on a simplex \
-             grid ({solves} LP solves; a local optimum)"
+             grid ({} LP solves; a local optimum{})",
+            solves.get(),
+            if stopped {
+                format!(", stopped at the {} s budget", budget.as_secs())
+            } else {
+                String::new()
+            }
         ),
-    })
+    }))
 }

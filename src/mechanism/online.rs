@@ -218,7 +218,13 @@ pub fn run(
         per_agent_queries.push(alphas);
     }
     let search_rounds = per_agent_queries.iter().map(Vec::len).max().unwrap_or(0) as u64;
+    // Regret is only counted for rounds within the horizon (a tiny T may end mid-exploration).
+    let mut rounds_left = horizon;
     for round in 0..search_rounds as usize {
+        if rounds_left == 0 {
+            break;
+        }
+        rounds_left -= 1;
         let mut paid = 0.0;
         for i in 0..n {
             if let Some(&alpha) = per_agent_queries[i].get(round) {
@@ -262,7 +268,9 @@ pub fn run(
             counts[(b * nt + theta) * ns + s] += 1.0;
             state_counts[b * nt + theta] += 1.0;
         }
-        explore_regret += rounds_per_profile as f64 * (optimum - (prior_value - paid));
+        let counted = rounds_per_profile.min(rounds_left);
+        rounds_left -= counted;
+        explore_regret += counted as f64 * (optimum - (prior_value - paid));
     }
     let explore_rounds = (search_rounds + rounds_per_profile * profile_count as u64).min(horizon);
 

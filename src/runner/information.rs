@@ -84,7 +84,9 @@ impl MechanismChoice {
             MechanismChoice::SingleHire => baselines::single_hire(inst)?.ok_or_else(missing)?.mechanism,
             MechanismChoice::Independent => {
                 let phi = optimal_mechanism(inst, None)?.mechanism.phi;
-                baselines::independent(inst, &phi)?.mechanism
+                baselines::independent(inst, &phi, baselines::INDEPENDENT_BUDGET)?
+                    .ok_or_else(missing)?
+                    .mechanism
             }
             MechanismChoice::Rule(r) => baselines::scoring_rule(inst, *r)?.ok_or_else(missing)?.mechanism,
         })
