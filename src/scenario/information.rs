@@ -7,7 +7,7 @@
 use serde::Deserialize;
 
 use super::source::Seg;
-use super::{Ctx, key, quoted};
+use super::{Ctx, key, parse_named, quoted};
 use crate::core::error::Result;
 use crate::core::params::value_hint;
 use crate::core::rng::{MAX_REPLICATE_SEED, replicate_seed};
@@ -206,8 +206,14 @@ pub(super) fn validate(ctx: &Ctx<'_>, raw: &RawInformation, seed: u64) -> Result
         }
     };
     let correlation_name = inst.correlation.as_deref().unwrap_or("independent");
-    let correlation = match correlation_name {
-        "independent" => Correlation::Independent,
+    let correlation = match parse_named(
+        ctx,
+        &[key("instance"), key("correlation")],
+        "correlation model",
+        correlation_name,
+        CORRELATIONS,
+        |n| CORRELATIONS.iter().copied().find(|c| *c == n),
+    )? {
         "shared_noise" => {
             let Some(rho) = inst.rho else {
                 return Err(ctx.error_at(
@@ -230,17 +236,7 @@ pub(super) fn validate(ctx: &Ctx<'_>, raw: &RawInformation, seed: u64) -> Result
             };
             Correlation::Joint { table }
         }
-        other => {
-            let hint = value_hint(other, CORRELATIONS.iter().copied());
-            return Err(ctx.error_at(
-                &[key("instance"), key("correlation")],
-                false,
-                format!(
-                    "unknown correlation model \"{other}\"{hint} (valid: {})",
-                    quoted(CORRELATIONS)
-                ),
-            ));
-        }
+        _ => Correlation::Independent,
     };
     if inst.rho.is_some() && correlation_name != "shared_noise" {
         return Err(ctx.error_at(
@@ -395,17 +391,14 @@ pub(super) fn validate(ctx: &Ctx<'_>, raw: &RawInformation, seed: u64) -> Result
             }
             let mechanism = match sim.mechanism.as_deref() {
                 None => MechanismChoice::Optimal,
-                Some(name) => MechanismChoice::parse(name).ok_or_else(|| {
-                    let hint = value_hint(name, MechanismChoice::NAMES.iter().copied());
-                    ctx.error_at(
-                        &at("mechanism"),
-                        false,
-                        format!(
-                            "unknown mechanism \"{name}\"{hint} (valid: {})",
-                            quoted(MechanismChoice::NAMES)
-                        ),
-                    )
-                })?,
+                Some(name) => parse_named(
+                    ctx,
+                    &at("mechanism"),
+                    "mechanism",
+                    name,
+                    MechanismChoice::NAMES,
+                    MechanismChoice::parse,
+                )?,
             };
             if payment_cap.is_none() {
                 return Err(ctx.error_at(

@@ -633,17 +633,14 @@ fn validate_solve(ctx: &Ctx<'_>, raw: &RawScenario, seed: u64) -> Result<(GameSp
     let at = |k: &str| vec![key("solver"), key(k)];
     let algorithm = match solver.algorithm.as_deref() {
         None => SolverAlgorithm::CfrPlus,
-        Some(name) => SolverAlgorithm::parse(name).ok_or_else(|| {
-            let hint = value_hint(name, SolverAlgorithm::NAMES.iter().copied());
-            ctx.error_at(
-                &at("algorithm"),
-                false,
-                format!(
-                    "unknown algorithm \"{name}\"{hint} (valid: {})",
-                    quoted(SolverAlgorithm::NAMES)
-                ),
-            )
-        })?,
+        Some(name) => parse_named(
+            ctx,
+            &at("algorithm"),
+            "algorithm",
+            name,
+            SolverAlgorithm::NAMES,
+            SolverAlgorithm::parse,
+        )?,
     };
     let iterations = solver.iterations.unwrap_or(1000);
     if !(1..=1_000_000_000).contains(&iterations) {
@@ -678,6 +675,26 @@ fn in_range(ctx: &Ctx<'_>, name: &str, value: u64, range: std::ops::RangeInclusi
             format!("must be in {}..={}, found {value}", range.start(), range.end()),
         ))
     }
+}
+
+/// `name` parsed by `parse`, or an error at `at`: unknown `what`, the closest valid name and
+/// all of them.
+fn parse_named<T>(
+    ctx: &Ctx<'_>,
+    at: &[Seg],
+    what: &str,
+    name: &str,
+    names: &[&str],
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T> {
+    parse(name).ok_or_else(|| {
+        let hint = value_hint(name, names.iter().copied());
+        ctx.error_at(
+            at,
+            false,
+            format!("unknown {what} \"{name}\"{hint} (valid: {})", quoted(names)),
+        )
+    })
 }
 
 fn quoted(items: &[&str]) -> String {

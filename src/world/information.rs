@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use bevy_ecs::prelude::*;
-use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, SingleThreadedExecutor};
 
+use super::phase_schedule;
 use crate::core::error::{Error, Result};
 use crate::core::rng::{SimRng, Stream, derive_seed};
 use crate::mechanism::design::{Mechanism, Strategy};
@@ -403,12 +403,7 @@ pub fn run_information(setup: InformationSetup) -> Result<Vec<InfoRow>> {
     world.insert_resource(Model(inst));
     world.insert_resource(Log(Vec::with_capacity(setup.rounds as usize * n)));
     world.insert_resource(Progress(setup.on_progress));
-    let mut schedule = Schedule::default();
-    schedule.set_executor(SingleThreadedExecutor::new());
-    schedule.set_build_settings(ScheduleBuildSettings {
-        ambiguity_detection: LogLevel::Error,
-        ..Default::default()
-    });
+    let mut schedule = phase_schedule();
     schedule.add_systems((recommend, exert, signal, report, decide, pay, record).chain());
     schedule
         .initialize(&mut world)

@@ -20,6 +20,18 @@ use crate::core::policy::{Policy, SearchStats};
 use crate::core::rng::{SimRng, Stream, derive_seed};
 use crate::core::tournament::{SeatMetrics, Tournament};
 
+/// A schedule for a World's phases: run in order on the single-threaded executor, with
+/// ambiguity detection as an error (two systems touching the same data unordered is a bug).
+pub(crate) fn phase_schedule() -> Schedule {
+    let mut schedule = Schedule::default();
+    schedule.set_executor(SingleThreadedExecutor::new());
+    schedule.set_build_settings(ScheduleBuildSettings {
+        ambiguity_detection: LogLevel::Error,
+        ..Default::default()
+    });
+    schedule
+}
+
 /// How participants are seated round to round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rotation {
@@ -363,12 +375,7 @@ pub fn run_tournament<G: Tournament + Clone>(setup: TournamentSetup<G>) -> Resul
     world.insert_resource(Failure::default());
     world.insert_resource(Progress(setup.on_progress));
 
-    let mut schedule = Schedule::default();
-    schedule.set_executor(SingleThreadedExecutor::new());
-    schedule.set_build_settings(ScheduleBuildSettings {
-        ambiguity_detection: LogLevel::Error,
-        ..Default::default()
-    });
+    let mut schedule = phase_schedule();
     schedule.add_systems((deal::<G>, decide::<G>, apply::<G>, settle::<G>).chain());
     schedule
         .initialize(&mut world)

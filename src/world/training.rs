@@ -9,12 +9,11 @@
 use std::sync::Mutex;
 
 use bevy_ecs::prelude::*;
-use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, SingleThreadedExecutor};
 use mechsim_agents::{Batch, Learner, Rollout};
 
 use super::{
     Config, DecisionLog, Failure, GameRes, PolicyFactory, Progress, Remaining, Rotation, RoundLog, RoundRow, Table,
-    apply, deal, decide, settle, spawn_seats,
+    apply, deal, decide, phase_schedule, settle, spawn_seats,
 };
 use crate::core::error::{Error, Result};
 use crate::core::game::{State, Turn};
@@ -226,12 +225,7 @@ impl TrainingWorld {
         let shapes = world.resource::<Shapes>();
         let rollout = Rollout::new(shapes.obs_len, shapes.num_actions);
         world.insert_resource(RolloutRes(rollout));
-        let mut schedule = Schedule::default();
-        schedule.set_executor(SingleThreadedExecutor::new());
-        schedule.set_build_settings(ScheduleBuildSettings {
-            ambiguity_detection: LogLevel::Error,
-            ..Default::default()
-        });
+        let mut schedule = phase_schedule();
         schedule.add_systems(
             (
                 deal::<G>,
