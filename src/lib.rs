@@ -8,6 +8,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod core;
+pub mod estimators;
 pub mod games;
 pub mod mechanism;
 pub mod output;

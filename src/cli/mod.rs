@@ -3,6 +3,7 @@
 //! prints any error exactly once (exit status 2).
 
 mod mechanism_report;
+mod ope;
 mod report;
 
 use std::path::PathBuf;
@@ -44,11 +45,56 @@ enum Command {
     /// Mechanism design on information scenarios (`kind = "information"`).
     #[command(subcommand)]
     Mechanism(MechanismCommand),
+    /// Off-policy evaluation of a target policy on a logged-bandit CSV.
+    Ope(OpeArgs),
     /// List what is registered.
     List {
         /// What to list.
         what: ListWhat,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct OpeArgs {
+    /// The logged data: one row per decision with `action`, reward column(s), `pscore` and
+    /// the target policy's `pi_e_<a>` columns (see README, "Off-policy evaluation").
+    file: PathBuf,
+    /// Reward column(s) to evaluate, comma-separated.
+    #[arg(long, default_value = "reward", value_delimiter = ',')]
+    reward: Vec<String>,
+    /// Prefix of the target policy's per-action probability columns.
+    #[arg(long, default_value = "pi_e_")]
+    pi_prefix: String,
+    /// Prefix of the reward model's per-action columns (used as given when present).
+    #[arg(long, default_value = "q_hat_")]
+    q_prefix: String,
+    /// Prefix of context columns (for fitting a reward model).
+    #[arg(long, default_value = "context_")]
+    context_prefix: String,
+    /// Reward model when the file has no q_hat columns: ridge, logistic or none.
+    #[arg(long, default_value = "ridge")]
+    fit_model: String,
+    /// Cross-fitting folds for a fitted reward model.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100))]
+    folds: u64,
+    /// Bootstrap resamples for the bootstrap intervals (0: none).
+    #[arg(long, default_value_t = 100)]
+    bootstrap: usize,
+    /// Seed of the bootstrap and of the cross-fitting folds.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Clip importance weights of IPS and DR at this value (default: no clipping).
+    #[arg(long)]
+    clip: Option<f64>,
+    /// Switch-DR's weight threshold.
+    #[arg(long, default_value_t = 10.0)]
+    switch_lambda: f64,
+    /// DR-os's shrinkage lambda.
+    #[arg(long, default_value_t = 10.0)]
+    shrinkage_lambda: f64,
+    /// Print JSON instead of the readable report.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,6 +180,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train(args),
         Command::Check { files } => check(&files),
         Command::Mechanism(MechanismCommand::Solve { file, json }) => mechanism_solve(&file, json),
+        Command::Ope(args) => ope::run(&args.into()),
         Command::List { what } => {
             print!("{}", list(what));
             Ok(())
@@ -504,4 +551,28 @@ fn list(what: ListWhat) -> String {
         }
     }
     out
+}
+
+impl From<OpeArgs> for ope::OpeCommand {
+    fn from(a: OpeArgs) -> Self {
+        ope::OpeCommand {
+            file: a.file,
+            columns: crate::estimators::logged_csv::Columns {
+                rewards: a.reward,
+                pi_prefix: a.pi_prefix,
+                q_prefix: a.q_prefix,
+                context_prefix: a.context_prefix,
+            },
+            fit_model: a.fit_model,
+            folds: a.folds as usize,
+            bootstrap: a.bootstrap,
+            seed: a.seed,
+            settings: crate::estimators::EstimatorSettings {
+                clip: a.clip.unwrap_or(f64::INFINITY),
+                switch_lambda: a.switch_lambda,
+                shrinkage_lambda: a.shrinkage_lambda,
+            },
+            json: a.json,
+        }
+    }
 }
