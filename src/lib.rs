@@ -6,6 +6,7 @@
 //! <- `output` (CSV, summaries, manifests) <- `cli`.
 
 pub mod analysis;
+pub mod bandit;
 pub mod cli;
 pub mod core;
 pub mod estimators;

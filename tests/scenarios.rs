@@ -20,6 +20,10 @@ fn every_shipped_scenario_runs_scaled_down() {
         "mechanism/shared_noise.toml",
         "mechanism/three_agents.toml",
         "mechanism/online_learning.toml",
+        "adload/marketplace.toml",
+        "adload/learn.toml",
+        "adload/bandits.toml",
+        "adload/ope_benchmark.toml",
     ] {
         assert!(files.iter().any(|f| f.ends_with(required)), "{required} is shipped");
     }
@@ -31,9 +35,13 @@ fn every_shipped_scenario_runs_scaled_down() {
             check_information(&file, plan);
             continue;
         }
+        if let Plan::Adload(plan) = &s.plan {
+            check_adload(&file, plan);
+            continue;
+        }
         let entry = registry::game(&s.game.as_ref().unwrap().name).unwrap();
         match &s.plan {
-            Plan::Information(_) => unreachable!("handled above"),
+            Plan::Information(_) | Plan::Adload(_) => unreachable!("handled above"),
             Plan::Tournament(plan) => {
                 let result = (entry.run_tournament)(plan, &RunOptions::default())
                     .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
@@ -119,5 +127,30 @@ fn check_information(file: &std::path::Path, plan: &mechsim::runner::information
             file.display()
         );
         assert!(result.runs.iter().all(|r| r.regret.is_finite()), "{}", file.display());
+    }
+}
+
+/// An ad-load scenario scaled down: evaluation scores every target, learning produces a
+/// frontier, bandits produce a regret curve per algorithm and seed.
+fn check_adload(file: &std::path::Path, plan: &mechsim::runner::adload::AdloadPlan) {
+    use mechsim::runner::adload::{run_evaluation, run_learning, run_online};
+    let options = RunOptions::default();
+    if plan.evaluation.is_some() {
+        let r = run_evaluation(plan, &options).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert_eq!(r.evaluations.len() % (plan.targets.len() * 3), 0, "{}", file.display());
+        assert!(!r.log.is_empty(), "{}", file.display());
+    }
+    if plan.learning.is_some() {
+        let r = run_learning(plan, &options).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(r.policies.iter().any(|p| p.pareto), "{}", file.display());
+    }
+    if let Some(online) = &plan.online {
+        let r = run_online(plan, &options).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert_eq!(
+            r.len(),
+            online.algorithms.len() * online.seeds.len(),
+            "{}",
+            file.display()
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The one integration test binary: each module tests one user-facing capability through
 //! the public library API or the `mechsim` binary.
 
+mod adload;
 mod cli;
 mod conformance;
 mod determinism;

@@ -2,6 +2,7 @@
 //! it parses arguments (clap), drives the progress bar, prints the readable report and
 //! prints any error exactly once (exit status 2).
 
+mod adload_report;
 mod mechanism_report;
 mod ope;
 mod report;
@@ -17,6 +18,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::output::{self, RunInfo};
 use crate::runner::RunOptions;
+use crate::runner::adload::{self, AdloadPlan};
 use crate::runner::information::{self, InformationPlan};
 use crate::runner::registry;
 use crate::scenario::{self, Plan};
@@ -216,6 +218,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             Plan::Tournament(t) => (t.rounds, t.seeds.len()),
             Plan::Solve(s) => (s.iterations, 1),
             Plan::Training(_) => (0, 1),
+            Plan::Adload(p) => (p.users as u64 / 10, p.evaluation.as_ref().map_or(1, |e| e.seeds.len())),
             Plan::Information(p) => match (&p.simulation, &p.online) {
                 (Some(sim), _) => (sim.rounds, sim.seeds.len()),
                 (None, Some(on)) => (on.horizons.iter().copied().max().unwrap_or(10), on.seeds.len()),
@@ -238,13 +241,16 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     if let Plan::Information(plan) = &scenario.plan {
         return run_information(&args, &scenario, plan, &out_dir);
     }
+    if let Plan::Adload(plan) = &scenario.plan {
+        return run_adload(&args, &scenario, plan, &out_dir);
+    }
     let entry = game_entry(&scenario)?;
     let started = SystemTime::now();
     let clock = Instant::now();
     let (total, unit) = match &scenario.plan {
         Plan::Tournament(t) => (t.rounds * t.seeds.len() as u64, "rounds"),
         Plan::Solve(s) => (s.iterations, "iterations"),
-        Plan::Training(_) | Plan::Information(_) => (0, "steps"),
+        Plan::Training(_) | Plan::Information(_) | Plan::Adload(_) => (0, "steps"),
     };
     let bar = progress_bar(args.quiet, total, &scenario.name, unit)?;
     let progress = bar.clone();
@@ -261,7 +267,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         command: std::env::args().collect(),
     };
     match &scenario.plan {
-        Plan::Training(_) | Plan::Information(_) => unreachable!("handled above"),
+        Plan::Training(_) | Plan::Information(_) | Plan::Adload(_) => unreachable!("handled above"),
         Plan::Tournament(plan) => {
             let result =
                 (entry.run_tournament)(plan, &options).with_context(|| format!("running {}", args.file.display()))?;
@@ -379,6 +385,105 @@ fn run_information(
     Ok(())
 }
 
+fn run_adload(
+    args: &RunArgs,
+    scenario: &scenario::Scenario,
+    plan: &AdloadPlan,
+    out_dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let options = |bar: &ProgressBar| {
+        let progress = bar.clone();
+        RunOptions {
+            threads: args.threads.map(usize::from),
+            on_progress: Arc::new(move |n| progress.inc(n)),
+            ..RunOptions::default()
+        }
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.map_or(0, usize::from))
+        .build()
+        .context("starting worker threads")?;
+    let spinner = |what: &str| -> anyhow::Result<ProgressBar> {
+        if args.quiet {
+            return Ok(ProgressBar::hidden());
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix} {human_pos} fetches, {per_sec} {msg}")
+                .context("template")?,
+        );
+        bar.set_prefix(format!("{} {what}", scenario.name));
+        Ok(bar)
+    };
+    let evaluation = match &plan.evaluation {
+        Some(_) => {
+            let bar = spinner("evaluation")?;
+            let r = pool
+                .install(|| adload::run_evaluation(plan, &options(&bar)))
+                .with_context(|| format!("evaluating {}", args.file.display()))?;
+            bar.finish_and_clear();
+            Some(r)
+        }
+        None => None,
+    };
+    let learning = match &plan.learning {
+        Some(_) => {
+            let bar = spinner("learning")?;
+            let r = pool
+                .install(|| adload::run_learning(plan, &options(&bar)))
+                .with_context(|| format!("learning from {}", args.file.display()))?;
+            bar.finish_and_clear();
+            Some(r)
+        }
+        None => None,
+    };
+    let online = match &plan.online {
+        Some(_) => {
+            let bar = spinner("bandits")?;
+            let r = pool
+                .install(|| adload::run_online(plan, &options(&bar)))
+                .with_context(|| format!("running bandits of {}", args.file.display()))?;
+            bar.finish_and_clear();
+            Some(r)
+        }
+        None => None,
+    };
+    let wall = clock.elapsed().as_secs_f64();
+    let info = RunInfo {
+        started: humantime::format_rfc3339_seconds(started).to_string(),
+        finished: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        wall_seconds: wall,
+        threads: pool.current_num_threads(),
+        command: std::env::args().collect(),
+    };
+    output::adload::write_adload(
+        out_dir,
+        args.force,
+        scenario,
+        plan,
+        evaluation.as_ref(),
+        learning.as_ref(),
+        online.as_deref(),
+        &info,
+    )?;
+    if !args.quiet {
+        print!(
+            "{}",
+            adload_report::render(
+                plan,
+                evaluation.as_ref(),
+                learning.as_ref(),
+                online.as_deref(),
+                wall,
+                out_dir
+            )
+        );
+    }
+    Ok(())
+}
+
 fn mechanism_solve(file: &std::path::Path, as_json: bool) -> anyhow::Result<()> {
     let scenario = scenario::load(file)?;
     let Plan::Information(plan) = &scenario.plan else {
@@ -478,6 +583,25 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
                     p.game.name,
                     p.algorithm.name(),
                     p.iterations
+                ),
+                Plan::Adload(p) => println!(
+                    "ok: {} (adload: {} users x {} ticks, {} target(s){}{}{})",
+                    file.display(),
+                    p.users,
+                    p.ticks,
+                    p.targets.len(),
+                    p.evaluation.as_ref().map_or(String::new(), |e| format!(
+                        ", evaluation over {} seed(s)",
+                        e.seeds.len()
+                    )),
+                    p.learning.as_ref().map_or(String::new(), |l| format!(
+                        ", learning over {} lambda(s)",
+                        l.lambdas.len()
+                    )),
+                    p.online.as_ref().map_or(String::new(), |o| format!(
+                        ", {} online algorithm(s)",
+                        o.algorithms.len()
+                    )),
                 ),
                 Plan::Information(p) => println!(
                     "ok: {} (information: {} agent(s), {} state(s){}{})",

@@ -8,6 +8,7 @@
 //! - `summary.json`, `summary.csv`, `pairwise.csv`: per participant and pairwise statistics;
 //! - `manifest.json`: what ran, with which seeds and threads, when and for how long.
 
+pub mod adload;
 pub mod plot;
 
 use std::fs;
@@ -53,7 +54,7 @@ pub fn check_output_dir(dir: &Path, force: bool) -> Result<()> {
 
 /// A directory that becomes `target` on `commit`, or disappears on drop.
 pub struct Staging {
-    path: PathBuf,
+    pub(crate) path: PathBuf,
     target: PathBuf,
     committed: bool,
 }
@@ -114,7 +115,7 @@ fn csv_error(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
-fn write_csv(path: &Path, header: &[String], rows: impl Iterator<Item = Vec<String>>) -> Result<()> {
+pub(crate) fn write_csv(path: &Path, header: &[String], rows: impl Iterator<Item = Vec<String>>) -> Result<()> {
     let mut w = csv::Writer::from_path(path).map_err(|e| csv_error(path, e))?;
     w.write_record(header).map_err(|e| csv_error(path, e))?;
     for row in rows {
@@ -123,7 +124,7 @@ fn write_csv(path: &Path, header: &[String], rows: impl Iterator<Item = Vec<Stri
     w.flush().map_err(|e| Error::io("cannot write", path, e))
 }
 
-fn write_json(path: &Path, value: &Value) -> Result<()> {
+pub(crate) fn write_json(path: &Path, value: &Value) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value).map_err(|e| csv_error(path, e))?;
     text.push('\n');
     fs::write(path, text).map_err(|e| Error::io("cannot write", path, e))
@@ -282,7 +283,7 @@ pub fn summary_json(scenario: &Scenario, plan: &TournamentPlan, result: &Tournam
     })
 }
 
-fn manifest(scenario: &Scenario, info: &RunInfo, files: &[&str], extra: Value) -> Value {
+pub(crate) fn manifest(scenario: &Scenario, info: &RunInfo, files: &[&str], extra: Value) -> Value {
     let mut m = json!({
         "scenario": scenario.name,
         "kind": scenario.kind,

@@ -157,3 +157,140 @@ pub fn regret_svg(path: &Path, title: &str, points: &[(u64, f64, (f64, f64))], f
         .map_err(|e| plot_error(path, e))?;
     root.present().map_err(|e| plot_error(path, e))
 }
+
+const PALETTE: [RGBColor; 6] = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
+
+/// Online satisfaction against revenue per fetch of every policy, learners in colours, the
+/// Pareto frontier joined by a line.
+pub fn pareto_svg(path: &Path, title: &str, points: &[(String, f64, f64, bool)]) -> Result<()> {
+    let root = SVGBackend::new(path, (900, 600)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| plot_error(path, e))?;
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    for p in points {
+        x0 = x0.min(p.2);
+        x1 = x1.max(p.2);
+        y0 = y0.min(p.1);
+        y1 = y1.max(p.1);
+    }
+    if !x0.is_finite() {
+        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    let (dx, dy) = (((x1 - x0) * 0.08).max(1e-6), ((y1 - y0) * 0.08).max(1e-6));
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("{title}: online satisfaction vs revenue per fetch"),
+            ("sans-serif", 20),
+        )
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x0 - dx..x1 + dx, y0 - dy..y1 + dy)
+        .map_err(|e| plot_error(path, e))?;
+    chart
+        .configure_mesh()
+        .x_desc("revenue per fetch")
+        .y_desc("satisfaction per fetch")
+        .draw()
+        .map_err(|e| plot_error(path, e))?;
+    let mut learners: Vec<&str> = Vec::new();
+    for p in points {
+        let base = if p.0.starts_with("fixed_") {
+            "fixed"
+        } else {
+            p.0.as_str()
+        };
+        if !learners.contains(&base) {
+            learners.push(base);
+        }
+    }
+    for (c, learner) in learners.iter().enumerate() {
+        let color = PALETTE[c % PALETTE.len()];
+        let mine: Vec<(f64, f64)> = points
+            .iter()
+            .filter(|p| p.0 == *learner || (*learner == "fixed" && p.0.starts_with("fixed_")))
+            .map(|p| (p.2, p.1))
+            .collect();
+        chart
+            .draw_series(mine.iter().map(|&(x, y)| Circle::new((x, y), 5, color.filled())))
+            .map_err(|e| plot_error(path, e))?
+            .label(learner.to_string())
+            .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
+    }
+    let mut frontier: Vec<(f64, f64)> = points.iter().filter(|p| p.3).map(|p| (p.2, p.1)).collect();
+    frontier.sort_by(|a, b| a.0.total_cmp(&b.0));
+    chart
+        .draw_series(LineSeries::new(frontier, BLACK.stroke_width(1)))
+        .map_err(|e| plot_error(path, e))?
+        .label("Pareto frontier")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| plot_error(path, e))?;
+    root.present().map_err(|e| plot_error(path, e))
+}
+
+/// Cumulative regret against the best contextual policy (solid) and the best fixed load
+/// (dashed-looking thin line) over fetches, one colour per algorithm (first replicate).
+pub fn regret_curves_svg(path: &Path, title: &str, curves: &[crate::runner::adload::RegretCurve]) -> Result<()> {
+    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| plot_error(path, e))?;
+    let first: Vec<&crate::runner::adload::RegretCurve> = curves.iter().filter(|c| c.replicate == 0).collect();
+    let x_max = first
+        .iter()
+        .flat_map(|c| c.points.iter().map(|p| p.0))
+        .max()
+        .unwrap_or(1) as f64;
+    let y_max = first
+        .iter()
+        .flat_map(|c| c.points.iter().map(|p| p.1.max(p.2)))
+        .fold(1e-9, f64::max);
+    let y_min = first
+        .iter()
+        .flat_map(|c| c.points.iter().map(|p| p.1.min(p.2)))
+        .fold(0.0, f64::min);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(format!("{title}: cumulative regret"), ("sans-serif", 20))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0f64..x_max, y_min..y_max * 1.05)
+        .map_err(|e| plot_error(path, e))?;
+    chart
+        .configure_mesh()
+        .x_desc("fetches")
+        .y_desc("cumulative regret (expected reward)")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .draw()
+        .map_err(|e| plot_error(path, e))?;
+    for (c, curve) in first.iter().enumerate() {
+        let color = PALETTE[c % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(
+                curve.points.iter().map(|p| (p.0 as f64, p.2)),
+                color.stroke_width(2),
+            ))
+            .map_err(|e| plot_error(path, e))?
+            .label(format!("{} vs best contextual", curve.algorithm))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        chart
+            .draw_series(LineSeries::new(
+                curve.points.iter().map(|p| (p.0 as f64, p.1)),
+                color.mix(0.5).stroke_width(1),
+            ))
+            .map_err(|e| plot_error(path, e))?
+            .label(format!("{} vs best fixed", curve.algorithm))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.mix(0.5)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| plot_error(path, e))?;
+    root.present().map_err(|e| plot_error(path, e))
+}

@@ -2,6 +2,7 @@
 //! on a rayon pool of `--threads` workers. Replicate seeds, table seeds and seat seeds are
 //! derived (see `core::rng`), so output never depends on the thread count.
 
+pub mod adload;
 pub mod information;
 pub mod registry;
 pub mod solve;

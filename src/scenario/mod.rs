@@ -3,6 +3,7 @@
 //! ranges, registered names, seat counts, derived seeds). Every error names the file,
 //! line, column and key, and lists what would be valid or suggests the closest name.
 
+pub mod adload;
 pub mod information;
 pub mod source;
 
@@ -15,6 +16,7 @@ use crate::core::error::{Error, Result};
 use crate::core::params::{GameSpec, ParamKind, ParamValue, Params, unknown_key_message, value_hint};
 use crate::core::rng::{MAX_REPLICATE_SEED, replicate_seed};
 use crate::policies::search::SEARCH_POLICIES;
+use crate::runner::adload::AdloadPlan;
 use crate::runner::information::InformationPlan;
 use crate::runner::registry::{self, GameEntry};
 use crate::runner::solve::{SolvePlan, SolverAlgorithm};
@@ -25,7 +27,7 @@ use mechsim_agents::{DqnConfig, PpoConfig};
 use source::{Seg, SourceMap, path_string};
 
 /// Scenario kinds this build can run.
-pub const KINDS: &[&str] = &["tournament", "solve", "training", "information"];
+pub const KINDS: &[&str] = &["tournament", "solve", "training", "information", "adload"];
 
 /// Keys of the `[training]` table.
 const TRAINING_KEYS: &[&str] = &[
@@ -167,6 +169,8 @@ pub enum Plan {
     Training(Box<TrainingPlan>),
     /// An information-acquisition instance to simulate or learn (`kind = "information"`).
     Information(Box<InformationPlan>),
+    /// An ad-load marketplace: off-policy evaluation, learning, bandits (`kind = "adload"`).
+    Adload(Box<AdloadPlan>),
 }
 
 /// A validated scenario, ready to run.
@@ -207,14 +211,34 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario> {
             message: format!("invalid TOML: {}", message.trim_end()),
         }
     })?;
-    let info = matches!(
-        toml::from_str::<toml::Table>(text).ok().and_then(|t| t.get("kind").cloned()),
-        Some(toml::Value::String(k)) if k == "information"
-    );
-    let ctx = Ctx { path, map: &map, info };
-    if info {
+    let kind = match toml::from_str::<toml::Table>(text)
+        .ok()
+        .and_then(|t| t.get("kind").cloned())
+    {
+        Some(toml::Value::String(k)) if k == "information" => "information",
+        Some(toml::Value::String(k)) if k == "adload" => "adload",
+        _ => "game",
+    };
+    let ctx = Ctx { path, map: &map, kind };
+    if kind == "information" {
         let raw: information::RawInformation = toml::from_str(text).map_err(|e| ctx.serde_error(&e))?;
         return validate_information(&ctx, raw, text);
+    }
+    if kind == "adload" {
+        let raw: adload::RawAdload = toml::from_str(text).map_err(|e| ctx.serde_error(&e))?;
+        check_name(&ctx, raw.name())?;
+        let seed = raw.seed();
+        let plan = adload::validate(&ctx, &raw, seed)?;
+        return Ok(Scenario {
+            file: path.to_path_buf(),
+            hash: file_hash(text),
+            name: raw.name().to_string(),
+            kind: "adload".into(),
+            seed,
+            game: None,
+            plan: Plan::Adload(Box::new(plan)),
+            output_dir: PathBuf::from(raw.output_dir()),
+        });
     }
     let raw: RawScenario = toml::from_str(text).map_err(|e| ctx.serde_error(&e))?;
     validate(&ctx, raw, text)
@@ -257,8 +281,8 @@ fn validate_information(ctx: &Ctx<'_>, raw: information::RawInformation, text: &
 struct Ctx<'a> {
     path: &'a Path,
     map: &'a SourceMap<'a>,
-    /// Whether this is an information scenario (for the valid keys in messages).
-    info: bool,
+    /// `information`, `adload` or `game` (the other kinds): which keys are valid in messages.
+    kind: &'static str,
 }
 
 impl Ctx<'_> {
@@ -295,14 +319,22 @@ impl Ctx<'_> {
                 path.push(Seg::Key(field.to_string()));
             }
             let valid: Vec<&str> = match path.first() {
-                Some(Seg::Key(k)) if self.info && path.len() > 1 => match k.as_str() {
+                Some(Seg::Key(k)) if self.kind == "information" && path.len() > 1 => match k.as_str() {
                     "instance" => information::INSTANCE_KEYS.to_vec(),
                     "agents" => information::AGENT_KEYS.to_vec(),
                     "simulation" => information::SIMULATION_KEYS.to_vec(),
                     "online" => information::ONLINE_KEYS.to_vec(),
                     _ => vec!["dir"],
                 },
-                _ if self.info => information::TOP_KEYS.to_vec(),
+                _ if self.kind == "information" => information::TOP_KEYS.to_vec(),
+                Some(Seg::Key(k)) if self.kind == "adload" && path.len() > 1 => match k.as_str() {
+                    "market" => adload::MARKET_KEYS.to_vec(),
+                    "evaluation" => adload::EVALUATION_KEYS.to_vec(),
+                    "learning" => adload::LEARNING_KEYS.to_vec(),
+                    "online" => adload::ONLINE_KEYS.to_vec(),
+                    _ => vec!["dir"],
+                },
+                _ if self.kind == "adload" => adload::TOP_KEYS.to_vec(),
                 Some(Seg::Key(k)) if path.len() > 1 && k == "solver" => SOLVER_KEYS.to_vec(),
                 Some(Seg::Key(k)) if path.len() > 1 && k == "training" => TRAINING_KEYS.to_vec(),
                 Some(_) if path.len() > 1 => vec!["dir"],
@@ -945,6 +977,22 @@ impl Scenario {
                 s.eval_every = s.eval_every.min(s.iterations);
                 if s.checkpoint_every >= s.iterations {
                     s.checkpoint_every = 0;
+                }
+            }
+            Plan::Adload(p) => {
+                p.users = p.users.min(rounds as usize * 10).max(20);
+                p.online_users = p.online_users.min(p.users);
+                p.ticks = p.ticks.min(10);
+                if let Some(e) = &mut p.evaluation {
+                    e.seeds.truncate(seeds.max(1));
+                    e.bootstrap = e.bootstrap.min(20);
+                }
+                if let Some(l) = &mut p.learning {
+                    l.lambdas.truncate(2);
+                    l.iterations = l.iterations.min(20);
+                }
+                if let Some(o) = &mut p.online {
+                    o.seeds.truncate(seeds.max(1));
                 }
             }
             Plan::Information(p) => {

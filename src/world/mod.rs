@@ -11,6 +11,7 @@ use std::time::Instant;
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, SingleThreadedExecutor};
 
+pub mod adload;
 pub mod information;
 pub mod training;
 

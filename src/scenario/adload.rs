@@ -1,0 +1,413 @@
+//! Scenario files of `kind = "adload"`: the marketplace (users, ticks, response-model
+//! overrides in `[market]`), the logging policy, target policies, and what to run:
+//! `[evaluation]` (off-policy evaluation against the truth), `[learning]` (off-policy
+//! learning over a lambda grid) and/or `[online]` (bandits). Errors name file, line and key.
+
+use serde::Deserialize;
+
+use super::source::Seg;
+use super::{Ctx, key, parse_named, quoted};
+use crate::bandit::marketplace::MarketConfig;
+use crate::core::error::Result;
+use crate::core::params::unknown_key_message;
+use crate::core::rng::{MAX_REPLICATE_SEED, replicate_seed};
+use crate::estimators::EstimatorSettings;
+use crate::runner::adload::{AdloadPlan, EvaluationSpec, LearningSpec, OnlineSpec, PolicySpec};
+
+/// Top-level keys.
+pub(super) const TOP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "kind",
+    "seed",
+    "users",
+    "ticks",
+    "online_users",
+    "lambda",
+    "market",
+    "logging",
+    "targets",
+    "evaluation",
+    "learning",
+    "online",
+    "output",
+];
+/// Keys of `[market]` (the response model).
+pub(super) const MARKET_KEYS: &[&str] = &[
+    "max_ads",
+    "tolerance",
+    "engagement",
+    "activity",
+    "ad_affinity",
+    "continue_base",
+    "continue_engagement",
+    "continue_ads",
+    "continue_fatigue",
+    "continue_position",
+    "fatigue_decay",
+    "ctr",
+    "cpm",
+    "cpc",
+    "max_fetches",
+];
+/// Keys of `[evaluation]`.
+pub(super) const EVALUATION_KEYS: &[&str] = &[
+    "seeds",
+    "bootstrap",
+    "folds",
+    "clip",
+    "switch_lambda",
+    "shrinkage_lambda",
+];
+/// Keys of `[learning]`.
+pub(super) const LEARNING_KEYS: &[&str] = &["lambdas", "iterations"];
+/// Keys of `[online]`.
+pub(super) const ONLINE_KEYS: &[&str] = &["algorithms", "epsilon", "alpha", "seeds"];
+/// Keys of a policy table.
+const POLICY_KEYS: &[&str] = &[
+    "name",
+    "policy",
+    "ads",
+    "first",
+    "later",
+    "from_fetch",
+    "epsilon",
+    "base",
+    "temperature",
+];
+/// Policy names.
+const POLICIES: &[&str] = &["uniform", "fixed", "position", "epsilon_greedy", "softmax", "greedy"];
+/// Bandit algorithms.
+const ALGORITHMS: &[&str] = &["epsilon_greedy", "ucb1", "thompson", "linucb"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAdload {
+    name: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    seed: Option<u64>,
+    users: Option<u64>,
+    ticks: Option<u64>,
+    online_users: Option<u64>,
+    lambda: Option<f64>,
+    #[serde(default)]
+    market: Option<MarketConfig>,
+    logging: toml::Table,
+    #[serde(default)]
+    targets: Vec<toml::Table>,
+    #[serde(default)]
+    evaluation: Option<RawEvaluation>,
+    #[serde(default)]
+    learning: Option<RawLearning>,
+    #[serde(default)]
+    online: Option<RawOnline>,
+    #[serde(default)]
+    output: Option<super::RawOutput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvaluation {
+    seeds: Option<u64>,
+    bootstrap: Option<u64>,
+    folds: Option<u64>,
+    clip: Option<f64>,
+    switch_lambda: Option<f64>,
+    shrinkage_lambda: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLearning {
+    lambdas: Vec<f64>,
+    iterations: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOnline {
+    algorithms: Vec<String>,
+    epsilon: Option<f64>,
+    alpha: Option<f64>,
+    seeds: Option<u64>,
+}
+
+impl RawAdload {
+    pub(super) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(super) fn seed(&self) -> u64 {
+        self.seed.unwrap_or(0)
+    }
+
+    pub(super) fn output_dir(&self) -> String {
+        self.output
+            .as_ref()
+            .and_then(|o| o.dir.clone())
+            .unwrap_or_else(|| format!("results/{}", self.name))
+    }
+}
+
+fn count(ctx: &Ctx<'_>, at: &[Seg], value: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ctx.error_at(
+            at,
+            false,
+            format!("must be in {}..={}, found {value}", range.start(), range.end()),
+        ))
+    }
+}
+
+fn policy(ctx: &Ctx<'_>, table: &toml::Table, at: &[Seg], max_ads: usize) -> Result<PolicySpec> {
+    let here = |k: &str| {
+        let mut p = at.to_vec();
+        p.push(key(k));
+        p
+    };
+    for k in table.keys() {
+        if !POLICY_KEYS.contains(&k.as_str()) {
+            return Err(ctx.error_at(&here(k), true, unknown_key_message(k, POLICY_KEYS.iter().copied())));
+        }
+    }
+    let int = |k: &str, default: Option<u64>| -> Result<usize> {
+        match table.get(k) {
+            Some(toml::Value::Integer(i)) if *i >= 0 => Ok(*i as usize),
+            Some(other) => Err(ctx.error_at(
+                &here(k),
+                false,
+                format!("expected a non-negative integer, found {other}"),
+            )),
+            None => default
+                .map(|d| d as usize)
+                .ok_or_else(|| ctx.error_at(at, false, format!("this policy needs `{k}`"))),
+        }
+    };
+    let float = |k: &str, default: f64| -> Result<f64> {
+        match table.get(k) {
+            Some(toml::Value::Float(f)) => Ok(*f),
+            Some(toml::Value::Integer(i)) => Ok(*i as f64),
+            Some(other) => Err(ctx.error_at(&here(k), false, format!("expected a number, found {other}"))),
+            None => Ok(default),
+        }
+    };
+    let ads = |k: &str, default: Option<u64>| -> Result<usize> {
+        let a = int(k, default)?;
+        if a > max_ads {
+            return Err(ctx.error_at(
+                &here(k),
+                false,
+                format!("ad load {a} is more than market.max_ads = {max_ads}"),
+            ));
+        }
+        Ok(a)
+    };
+    let name = match table.get("policy") {
+        Some(toml::Value::String(s)) => s.as_str(),
+        Some(other) => {
+            return Err(ctx.error_at(&here("policy"), false, format!("expected a policy name, found {other}")));
+        }
+        None => return Err(ctx.error_at(at, false, format!("needs `policy` (one of {})", quoted(POLICIES)))),
+    };
+    let name = parse_named(ctx, &here("policy"), "policy", name, POLICIES, |n| {
+        POLICIES.iter().copied().find(|p| *p == n)
+    })?;
+    Ok(match name {
+        "uniform" => PolicySpec::Uniform,
+        "fixed" => PolicySpec::Fixed(ads("ads", None)?),
+        "position" => PolicySpec::Position {
+            first: ads("first", None)?,
+            later: ads("later", None)?,
+            from_fetch: int("from_fetch", None)?,
+        },
+        "epsilon_greedy" => {
+            let epsilon = float("epsilon", 0.1)?;
+            if !(0.0..=1.0).contains(&epsilon) {
+                return Err(ctx.error_at(&here("epsilon"), false, format!("must be in [0, 1], found {epsilon}")));
+            }
+            let base = match table.get("base") {
+                Some(toml::Value::Table(t)) => policy(ctx, t, &here("base"), max_ads)?,
+                Some(other) => {
+                    return Err(ctx.error_at(&here("base"), false, format!("expected a policy table, found {other}")));
+                }
+                None => {
+                    return Err(ctx.error_at(at, false, "epsilon_greedy needs `base`, the production policy".into()));
+                }
+            };
+            PolicySpec::EpsilonGreedy {
+                epsilon,
+                base: Box::new(base),
+            }
+        }
+        "softmax" => {
+            let temperature = float("temperature", 0.2)?;
+            if temperature.is_nan() || temperature <= 0.0 {
+                return Err(ctx.error_at(&here("temperature"), false, format!("must be > 0, found {temperature}")));
+            }
+            PolicySpec::Softmax { temperature }
+        }
+        _ => PolicySpec::Greedy,
+    })
+}
+
+/// Validates an ad-load scenario.
+pub(super) fn validate(ctx: &Ctx<'_>, raw: &RawAdload, seed: u64) -> Result<AdloadPlan> {
+    let market = raw.market.clone().unwrap_or_default();
+    market
+        .validate()
+        .map_err(|(k, message)| ctx.error_at(&[key("market"), key(&k)], false, message))?;
+    let users = count(ctx, &[key("users")], raw.users.unwrap_or(2000), 1..=10_000_000)? as usize;
+    let ticks = count(ctx, &[key("ticks")], raw.ticks.unwrap_or(40), 1..=100_000)?;
+    let online_users = count(
+        ctx,
+        &[key("online_users")],
+        raw.online_users.unwrap_or(users as u64),
+        1..=10_000_000,
+    )? as usize;
+    let lambda = raw.lambda.unwrap_or(1.0);
+    if !(lambda.is_finite() && lambda >= 0.0) {
+        return Err(ctx.error_at(&[key("lambda")], false, format!("must be >= 0, found {lambda}")));
+    }
+    let logging = policy(ctx, &raw.logging, &[key("logging")], market.max_ads)?;
+    if matches!(logging, PolicySpec::Greedy) {
+        return Err(ctx.error_at(
+            &[key("logging"), key("policy")],
+            false,
+            "the logging policy cannot be \"greedy\" (it is fitted on the log it would produce)".into(),
+        ));
+    }
+    let mut targets = Vec::new();
+    for (i, t) in raw.targets.iter().enumerate() {
+        let at = vec![key("targets"), Seg::Index(i)];
+        let spec = policy(ctx, t, &at, market.max_ads)?;
+        let name = match t.get("name") {
+            Some(toml::Value::String(s)) if !s.is_empty() => s.clone(),
+            _ => format!("target{i}"),
+        };
+        if targets.iter().any(|(n, _)| *n == name) {
+            let mut p = at.clone();
+            p.push(key("name"));
+            return Err(ctx.error_at(&p, false, format!("target name \"{name}\" is used twice")));
+        }
+        targets.push((name, spec));
+    }
+    let seeds = |n: u64| {
+        (0..n)
+            .map(|r| replicate_seed(seed, r) & MAX_REPLICATE_SEED)
+            .collect::<Vec<_>>()
+    };
+    let evaluation = match &raw.evaluation {
+        None => None,
+        Some(e) => {
+            if targets.is_empty() {
+                return Err(ctx.error_at(
+                    &[key("evaluation")],
+                    true,
+                    "[evaluation] needs at least one [[targets]] entry".into(),
+                ));
+            }
+            let at = |k: &str| vec![key("evaluation"), key(k)];
+            let positive = |k: &str, v: Option<f64>, default: f64| -> Result<f64> {
+                let v = v.unwrap_or(default);
+                if v > 0.0 {
+                    Ok(v)
+                } else {
+                    Err(ctx.error_at(&at(k), false, format!("must be > 0, found {v}")))
+                }
+            };
+            Some(EvaluationSpec {
+                seeds: seeds(count(ctx, &at("seeds"), e.seeds.unwrap_or(1), 1..=10_000)?),
+                bootstrap: count(ctx, &at("bootstrap"), e.bootstrap.unwrap_or(100), 0..=100_000)? as usize,
+                folds: count(ctx, &at("folds"), e.folds.unwrap_or(5), 1..=100)? as usize,
+                settings: EstimatorSettings {
+                    clip: positive("clip", e.clip, f64::INFINITY)?,
+                    switch_lambda: positive("switch_lambda", e.switch_lambda, 10.0)?,
+                    shrinkage_lambda: positive("shrinkage_lambda", e.shrinkage_lambda, 10.0)?,
+                },
+            })
+        }
+    };
+    let learning = match &raw.learning {
+        None => None,
+        Some(l) => {
+            if l.lambdas.is_empty() || l.lambdas.iter().any(|x| !(x.is_finite() && *x >= 0.0)) {
+                return Err(ctx.error_at(
+                    &[key("learning"), key("lambdas")],
+                    false,
+                    "needs a list of revenue weights >= 0".into(),
+                ));
+            }
+            Some(LearningSpec {
+                lambdas: l.lambdas.clone(),
+                iterations: count(
+                    ctx,
+                    &[key("learning"), key("iterations")],
+                    l.iterations.unwrap_or(200),
+                    1..=100_000,
+                )? as usize,
+            })
+        }
+    };
+    let online = match &raw.online {
+        None => None,
+        Some(o) => {
+            let mut algorithms = Vec::new();
+            for (i, name) in o.algorithms.iter().enumerate() {
+                let at = vec![key("online"), key("algorithms"), Seg::Index(i)];
+                let found = parse_named(ctx, &at, "algorithm", name, ALGORITHMS, |n| {
+                    ALGORITHMS.iter().copied().find(|a| *a == n)
+                })?;
+                algorithms.push(found.to_string());
+            }
+            if algorithms.is_empty() {
+                return Err(ctx.error_at(
+                    &[key("online"), key("algorithms")],
+                    false,
+                    format!("needs at least one algorithm ({})", quoted(ALGORITHMS)),
+                ));
+            }
+            Some(OnlineSpec {
+                algorithms,
+                epsilon: o.epsilon.unwrap_or(0.1).clamp(0.0, 1.0),
+                alpha: o.alpha.unwrap_or(0.5).max(0.0),
+                seeds: seeds(count(
+                    ctx,
+                    &[key("online"), key("seeds")],
+                    o.seeds.unwrap_or(1),
+                    1..=1000,
+                )?)
+                .into_iter()
+                .map(|s| s ^ 0x0B1E)
+                .collect(),
+            })
+        }
+    };
+    if evaluation.is_none() && learning.is_none() && online.is_none() {
+        return Err(ctx.error_at(
+            &[],
+            false,
+            "an adload scenario needs [evaluation], [learning] and/or [online]: nothing to run".into(),
+        ));
+    }
+    Ok(AdloadPlan {
+        scenario: raw.name.clone(),
+        seed,
+        market,
+        users,
+        ticks,
+        online_users,
+        lambda,
+        logging,
+        targets,
+        evaluation,
+        learning,
+        online,
+    })
+}
