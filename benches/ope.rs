@@ -60,7 +60,9 @@ fn estimators(c: &mut Criterion) {
     let mut group = c.benchmark_group("ope_1m");
     group.throughput(Throughput::Elements(N as u64));
     group.sample_size(20);
-    group.bench_function("ips", |b| b.iter(|| Ips { clip: f64::INFINITY }.estimate(&input).unwrap()));
+    group.bench_function("ips", |b| {
+        b.iter(|| Ips { clip: f64::INFINITY }.estimate(&input).unwrap())
+    });
     group.bench_function("dr", |b| {
         b.iter(|| DoublyRobust { clip: f64::INFINITY }.estimate(&input).unwrap())
     });

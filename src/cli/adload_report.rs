@@ -114,6 +114,27 @@ pub fn render(
                 if p.pareto { "  * Pareto" } else { "" }
             );
         }
+        match l.constrained_choice {
+            Some(i) => {
+                let p = &l.policies[i];
+                let _ = writeln!(
+                    out,
+                    "  most satisfaction with estimated revenue >= {:.0}% of logging: {} (lambda {}): online {:.4} / {:.4}",
+                    100.0 * (1.0 + l.revenue_uplift),
+                    p.learner,
+                    p.lambda,
+                    p.online.satisfaction,
+                    p.online.revenue
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  no learned policy reaches {:.0}% of the logging policy's estimated revenue",
+                    100.0 * (1.0 + l.revenue_uplift)
+                );
+            }
+        }
     }
     if let Some(curves) = online {
         let _ = writeln!(out, "\n{}: online bandits (regret in expected reward)", plan.scenario);

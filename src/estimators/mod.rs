@@ -163,6 +163,22 @@ pub trait Estimator: Send + Sync {
         let v = self.round_values(input)?;
         Ok(v.iter().sum::<f64>() / v.len().max(1) as f64)
     }
+
+    /// Normal-approximation (1 - alpha) interval of the estimate.
+    fn normal_interval(&self, input: &OpeInput<'_>, alpha: f64) -> Result<(f64, f64), OpeError> {
+        Ok(normal_interval(&self.round_values(input)?, alpha))
+    }
+
+    /// Percentile (Poisson) bootstrap (1 - alpha) interval of the estimate.
+    fn bootstrap_interval(
+        &self,
+        input: &OpeInput<'_>,
+        resamples: usize,
+        seed: u64,
+        alpha: f64,
+    ) -> Result<(f64, f64), OpeError> {
+        Ok(bootstrap_interval(&self.round_values(input)?, resamples, seed, alpha))
+    }
 }
 
 /// Support and weight diagnostics of a target policy on a log.
@@ -386,6 +402,17 @@ pub(crate) mod tests {
                 .contains("action 2 is not in 0..1")
         );
         assert!(validate(&tiny().input()).is_ok());
+    }
+
+    #[test]
+    fn shared_interval_defaults() {
+        let t = tiny();
+        let ips = Ips { clip: f64::INFINITY };
+        let (lo, hi) = ips.normal_interval(&t.input(), 0.05).unwrap();
+        let est = ips.estimate(&t.input()).unwrap();
+        assert!(lo < est && est < hi);
+        let (blo, bhi) = ips.bootstrap_interval(&t.input(), 50, 1, 0.05).unwrap();
+        assert!(blo <= est && est <= bhi);
     }
 
     #[test]

@@ -188,6 +188,8 @@ pub fn write_adload(
             json!({
                 "logged_fetches": l.logged,
                 "policies": l.policies,
+                "revenue_uplift": l.revenue_uplift,
+                "constrained_choice": l.constrained_choice.map(|i| json!({"learner": l.policies[i].learner, "lambda": l.policies[i].lambda, "online": l.policies[i].online})),
                 "pareto_frontier": l.policies.iter().filter(|p| p.pareto).map(|p| json!({"learner": p.learner, "lambda": if p.lambda.is_nan() { Value::Null } else { json!(p.lambda) }})).collect::<Vec<_>>(),
             }),
         );

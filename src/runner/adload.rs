@@ -72,6 +72,9 @@ pub struct LearningSpec {
     pub lambdas: Vec<f64>,
     /// Gradient iterations of the linear learners.
     pub iterations: usize,
+    /// The constrained objective: maximise satisfaction subject to revenue >= (1 + delta)
+    /// x the logging policy's revenue.
+    pub revenue_uplift: f64,
 }
 
 /// `[online]`: bandits.
@@ -499,6 +502,12 @@ pub struct LearningResult {
     pub policies: Vec<LearnedPolicy>,
     /// Fetches in the log.
     pub logged: usize,
+    /// The constrained choice: index of the learned policy with the most estimated satisfaction
+    /// among those whose estimated revenue is at least (1 + delta) x the logging policy's
+    /// (chosen on estimates, as a practitioner would; its online values say how it did).
+    pub constrained_choice: Option<usize>,
+    /// delta.
+    pub revenue_uplift: f64,
 }
 
 fn dr_value(
@@ -620,9 +629,19 @@ pub fn run_learning(plan: &AdloadPlan, options: &RunOptions) -> Result<LearningR
             p.online.satisfaction >= s && p.online.revenue >= r && (p.online.satisfaction > s || p.online.revenue > r)
         });
     }
+    let floor = (1.0 + spec.revenue_uplift) * policies[0].estimated_revenue;
+    let constrained_choice = (1..policies.len())
+        .filter(|&i| !policies[i].lambda.is_nan() && policies[i].estimated_revenue >= floor)
+        .max_by(|&a, &b| {
+            policies[a]
+                .estimated_satisfaction
+                .total_cmp(&policies[b].estimated_satisfaction)
+        });
     Ok(LearningResult {
         policies,
         logged: rows.len(),
+        constrained_choice,
+        revenue_uplift: spec.revenue_uplift,
     })
 }
 

@@ -60,7 +60,7 @@ pub(super) const EVALUATION_KEYS: &[&str] = &[
     "shrinkage_lambda",
 ];
 /// Keys of `[learning]`.
-pub(super) const LEARNING_KEYS: &[&str] = &["lambdas", "iterations"];
+pub(super) const LEARNING_KEYS: &[&str] = &["lambdas", "iterations", "revenue_uplift"];
 /// Keys of `[online]`.
 pub(super) const ONLINE_KEYS: &[&str] = &["algorithms", "epsilon", "alpha", "seeds"];
 /// Keys of a policy table.
@@ -126,6 +126,7 @@ struct RawEvaluation {
 struct RawLearning {
     lambdas: Vec<f64>,
     iterations: Option<u64>,
+    revenue_uplift: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -344,7 +345,18 @@ pub(super) fn validate(ctx: &Ctx<'_>, raw: &RawAdload, seed: u64) -> Result<Adlo
                     "needs a list of revenue weights >= 0".into(),
                 ));
             }
+            let revenue_uplift = l.revenue_uplift.unwrap_or(0.1);
+            if !(revenue_uplift.is_finite() && revenue_uplift > -1.0) {
+                return Err(ctx.error_at(
+                    &[key("learning"), key("revenue_uplift")],
+                    false,
+                    format!(
+                        "must be a number > -1 (0.1 = 10% more revenue than the logging policy), found {revenue_uplift}"
+                    ),
+                ));
+            }
             Some(LearningSpec {
+                revenue_uplift,
                 lambdas: l.lambdas.clone(),
                 iterations: count(
                     ctx,
