@@ -21,6 +21,8 @@ pub struct IcViolation {
     pub effort: usize,
     /// Its report for each signal.
     pub reports: Vec<usize>,
+    /// Probability of being told `recommended`.
+    pub told: f64,
 }
 
 impl IcViolation {
@@ -29,9 +31,10 @@ impl IcViolation {
         let a = &inst.agents[self.agent];
         let reports: Vec<&str> = self.reports.iter().map(|&r| a.signals[r].as_str()).collect();
         format!(
-            "{} told {} exerts {} and reports [{}]: gain {:.3e}",
+            "{} told {} (probability {:.3e}) exerts {} and reports [{}]: gain {:.3e}",
             a.name,
             a.efforts[self.recommended],
+            self.told,
             a.efforts[self.effort],
             reports.join(", "),
             self.gain
@@ -72,6 +75,7 @@ pub fn brute_force_ic(inst: &Instance, mech: &Mechanism) -> Option<IcViolation> 
                             recommended: rec,
                             effort,
                             reports: map.clone(),
+                            told,
                         });
                     }
                 }

@@ -13,6 +13,9 @@ use super::MechanismError;
 use super::design::Mechanism;
 use super::instance::Instance;
 
+/// Recommendation probabilities below this are solver noise and set to zero.
+pub const PHI_FLOOR: f64 = 1e-7;
+
 /// Name of the LP solver compiled in.
 pub const SOLVER: &str = if cfg!(feature = "highs") { "HiGHS" } else { "microlp" };
 
@@ -246,11 +249,27 @@ pub fn optimal_mechanism(inst: &Instance, fixed_phi: Option<&[f64]>) -> Result<S
             "the solver returned recommendation probabilities summing to {phi_sum}"
         )));
     }
+    // Probabilities at the solver's noise level are zero: keeping a recommendation made with
+    // probability 1e-9 would divide noise by noise when recovering its payments. When any
+    // was dropped, the payments are solved again with phi fixed at the cleaned values, so
+    // that they satisfy IC exactly for the mechanism actually returned.
+    let floored = phi_values.iter().any(|&p| p > 0.0 && p / phi_sum < PHI_FLOOR);
+    let phi_values: Vec<f64> = phi_values
+        .iter()
+        .map(|&p| if p / phi_sum < PHI_FLOOR { 0.0 } else { p })
+        .collect();
+    let phi_sum: f64 = phi_values.iter().sum();
     let phi_values: Vec<f64> = phi_values.iter().map(|p| p / phi_sum).collect();
+    if floored && fixed_phi.is_none() {
+        let mut polished = optimal_mechanism(inst, Some(&phi_values))?;
+        polished.stats.solve_seconds += stats.solve_seconds;
+        polished.stats.build_seconds += stats.build_seconds;
+        return Ok(polished);
+    }
     let mut mechanism = Mechanism::bayes(inst, "optimal", phi_values.clone());
     for (i, yv) in y.iter().enumerate() {
         for b in 0..nb {
-            if phi_values[b] <= 1e-12 {
+            if phi_values[b] == 0.0 {
                 continue;
             }
             for cell in 0..ns * nt {

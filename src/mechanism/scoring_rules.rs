@@ -7,6 +7,11 @@
 //! The plain log rule is unbounded; `Log { epsilon }` is the Savage form of the strictly
 //! convex G(p) = sum_k (p_k + eps) ln(p_k + eps):
 //! S(p, theta) = ln(p_theta + eps) + eps * sum_k ln(p_k + eps), strictly proper and bounded.
+//! Deliberate difference from ../shared/specs/scoring.md, which clips reports to
+//! [eps, 1 - eps] before taking ln r_i: clipping without renormalising is not proper near
+//! the boundary (with eps = 0.02 and belief (0.96, 0.02, 0.02), reporting (1, 0, 0) is
+//! clipped to (0.98, 0.02, 0.02) and scores more than the truth), so an agent paid by it
+//! could gain by exaggerating; the smoothed rule has no such report.
 
 /// A proper scoring rule.
 #[derive(Debug, Clone, Copy, PartialEq)]
