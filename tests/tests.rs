@@ -7,4 +7,5 @@ mod conformance;
 mod determinism;
 mod mechanism;
 mod scenarios;
+mod scoring;
 mod support;

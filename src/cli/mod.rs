@@ -6,6 +6,7 @@ mod adload_report;
 mod mechanism_report;
 mod ope;
 mod report;
+mod scoring;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +50,52 @@ enum Command {
     Mechanism(MechanismCommand),
     /// Off-policy evaluation of a target policy on a logged-bandit CSV.
     Ope(OpeArgs),
+    /// Score probability forecasts in a CSV: Brier, log loss, ECE (both forms), MCE, Balance,
+    /// reliability table (and diagram with --svg).
+    Score {
+        /// The CSV file.
+        file: PathBuf,
+        /// Column with the forecast probability that the outcome is 1.
+        #[arg(long)]
+        prob: String,
+        /// Column with the outcome (0/1 or true/false).
+        #[arg(long)]
+        outcome: String,
+        /// Equal-width bins of the reliability table and ECE.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        bins: u64,
+        /// Write the reliability diagram (SVG) here.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare groups of a numeric column: means with CIs, Welch tests with Bonferroni and
+    /// Holm, Cohen's d; paired tests and Elo ratings with --paired-by.
+    Compare {
+        /// The CSV file.
+        file: PathBuf,
+        /// Column naming the group (strategy, policy).
+        #[arg(long)]
+        group: String,
+        /// Numeric column to compare (true/false count as 1/0).
+        #[arg(long)]
+        value: String,
+        /// Column(s) naming the unit two groups share (e.g. seed,table,round) for paired
+        /// tests and ratings; comma-separated columns are joined into one key.
+        #[arg(long, value_delimiter = ',')]
+        paired_by: Vec<String>,
+        /// Family-wise significance level.
+        #[arg(long, default_value_t = 0.05)]
+        alpha: f64,
+        /// Seed of the rating bootstrap.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List what is registered.
     List {
         /// What to list.
@@ -183,6 +230,23 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Check { files } => check(&files),
         Command::Mechanism(MechanismCommand::Solve { file, json }) => mechanism_solve(&file, json),
         Command::Ope(args) => ope::run(&args.into()),
+        Command::Score {
+            file,
+            prob,
+            outcome,
+            bins,
+            svg,
+            json,
+        } => scoring::score(&file, &prob, &outcome, bins as usize, json, svg),
+        Command::Compare {
+            file,
+            group,
+            value,
+            paired_by,
+            alpha,
+            seed,
+            json,
+        } => scoring::compare(&file, &group, &value, &paired_by, alpha, seed, json),
         Command::List { what } => {
             print!("{}", list(what));
             Ok(())

@@ -294,3 +294,61 @@ pub fn regret_curves_svg(path: &Path, title: &str, curves: &[crate::runner::adlo
         .map_err(|e| plot_error(path, e))?;
     root.present().map_err(|e| plot_error(path, e))
 }
+
+/// Reliability diagram: observed frequency against mean forecast per bin (points sized by
+/// bin count, labelled with it), with the diagonal of perfect calibration.
+pub fn reliability_svg(path: &Path, title: &str, bins: &[crate::analysis::forecast::Bin]) -> Result<()> {
+    let root = SVGBackend::new(path, (640, 640)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| plot_error(path, e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(format!("reliability: {title}"), ("sans-serif", 18))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(52)
+        .build_cartesian_2d(0f64..1f64, 0f64..1f64)
+        .map_err(|e| plot_error(path, e))?;
+    chart
+        .configure_mesh()
+        .x_desc("mean forecast")
+        .y_desc("observed frequency")
+        .draw()
+        .map_err(|e| plot_error(path, e))?;
+    chart
+        .draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], BLACK.mix(0.4)))
+        .map_err(|e| plot_error(path, e))?
+        .label("perfect calibration")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.4)));
+    let used: Vec<&crate::analysis::forecast::Bin> = bins.iter().filter(|b| b.count > 0).collect();
+    let total: u64 = used.iter().map(|b| b.count).sum::<u64>().max(1);
+    chart
+        .draw_series(LineSeries::new(
+            used.iter().map(|b| (b.mean_forecast, b.observed)),
+            BLUE.stroke_width(2),
+        ))
+        .map_err(|e| plot_error(path, e))?
+        .label("observed")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+    chart
+        .draw_series(used.iter().map(|b| {
+            let r = 3 + (12.0 * (b.count as f64 / total as f64).sqrt()) as i32;
+            Circle::new((b.mean_forecast, b.observed), r, BLUE.filled())
+        }))
+        .map_err(|e| plot_error(path, e))?;
+    chart
+        .draw_series(used.iter().map(|b| {
+            Text::new(
+                format!("{}", b.count),
+                (b.mean_forecast, (b.observed + 0.04).min(0.98)),
+                ("sans-serif", 12),
+            )
+        }))
+        .map_err(|e| plot_error(path, e))?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| plot_error(path, e))?;
+    root.present().map_err(|e| plot_error(path, e))
+}

@@ -1,0 +1,267 @@
+//! `mechsim score` and `mechsim compare` on users' own CSV files: forecast scores with a
+//! reliability table (and diagram), and the strategy-comparison statistics for any grouped
+//! numeric column. Both stream the file row by row (memory: the scores' bins, or the
+//! compared values), and name the line and column of any bad value.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::analysis::compare::compare_groups;
+use crate::analysis::forecast::ForecastAccumulator;
+use crate::output::plot;
+
+fn open(path: &Path) -> anyhow::Result<(csv::Reader<std::fs::File>, Vec<String>)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let header: Vec<String> = reader
+        .headers()
+        .with_context(|| format!("{}:1: cannot read the header", path.display()))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    Ok((reader, header))
+}
+
+fn column(path: &Path, header: &[String], name: &str, flag: &str) -> anyhow::Result<usize> {
+    header.iter().position(|h| h == name).with_context(|| {
+        format!(
+            "{}:1: no column `{name}` (given by {flag}); the header has: {}",
+            path.display(),
+            header.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
+fn field<'r>(record: &'r csv::ByteRecord, col: usize, path: &Path, line: u64, name: &str) -> anyhow::Result<&'r str> {
+    let raw = record.get(col).with_context(|| {
+        format!(
+            "{}:{line}: the row has no column `{name}` ({} fields)",
+            path.display(),
+            record.len()
+        )
+    })?;
+    std::str::from_utf8(raw)
+        .map(str::trim)
+        .with_context(|| format!("{}:{line}: column `{name}` is not UTF-8", path.display()))
+}
+
+/// `mechsim score`.
+pub fn score(
+    file: &Path,
+    prob: &str,
+    outcome: &str,
+    bins: usize,
+    json: bool,
+    svg: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let (mut reader, header) = open(file)?;
+    let p_col = column(file, &header, prob, "--prob")?;
+    let y_col = column(file, &header, outcome, "--outcome")?;
+    let mut acc = ForecastAccumulator::new(bins);
+    let mut record = csv::ByteRecord::new();
+    let mut line = 1u64;
+    while reader
+        .read_byte_record(&mut record)
+        .with_context(|| format!("{}:{}: malformed CSV", file.display(), line + 1))?
+    {
+        line += 1;
+        let p_text = field(&record, p_col, file, line, prob)?;
+        let p: f64 = fast_float2::parse(p_text).ok().with_context(|| {
+            format!(
+                "{}:{line}: column `{prob}`: expected a probability, found \"{p_text}\"",
+                file.display()
+            )
+        })?;
+        let y_text = field(&record, y_col, file, line, outcome)?;
+        let y = match y_text {
+            "1" | "true" | "True" | "TRUE" | "1.0" => 1.0,
+            "0" | "false" | "False" | "FALSE" | "0.0" => 0.0,
+            other => bail!(
+                "{}:{line}: column `{outcome}`: expected 0/1 or true/false, found \"{other}\"",
+                file.display()
+            ),
+        };
+        acc.add(p, y)
+            .map_err(|e| anyhow::anyhow!("{}:{line}: column `{prob}`: {e}", file.display()))?;
+    }
+    let Some(scores) = acc.finish() else {
+        bail!("{}: no data rows", file.display());
+    };
+    if let Some(path) = &svg {
+        plot::reliability_svg(path, &format!("{} ({prob})", file.display()), &scores.reliability)?;
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&scores)?);
+        return Ok(());
+    }
+    println!("{}: {} forecasts of `{outcome}` by `{prob}`", file.display(), scores.n);
+    println!(
+        "Brier {:.6}   log loss {:.6}   accuracy {:.4}",
+        scores.brier, scores.log_loss, scores.accuracy
+    );
+    println!(
+        "ECE {:.6} (positive class), {:.6} (top label); MCE {:.6} / {:.6}",
+        scores.ece, scores.ece_top_label, scores.mce, scores.mce_top_label
+    );
+    println!(
+        "Balance {:+.6} (accuracy minus mean confidence: 0 is calibrated, negative over-confident; not a proper scoring rule)",
+        scores.balance
+    );
+    println!("\n{:>13} {:>10} {:>12} {:>10}", "bin", "count", "mean p", "observed");
+    for b in &scores.reliability {
+        println!(
+            "{:>13} {:>10} {:>12.4} {:>10.4}",
+            format!("[{:.2}, {:.2})", b.low, b.high),
+            b.count,
+            b.mean_forecast,
+            b.observed
+        );
+    }
+    if let Some(path) = svg {
+        println!("\nreliability diagram: {}", path.display());
+    }
+    Ok(())
+}
+
+/// `mechsim compare`.
+pub fn compare(
+    file: &Path,
+    group: &str,
+    value: &str,
+    paired_by: &[String],
+    alpha: f64,
+    seed: u64,
+    json: bool,
+) -> anyhow::Result<()> {
+    if !(alpha > 0.0 && alpha < 1.0) {
+        bail!("--alpha must be in (0, 1), found {alpha}");
+    }
+    let (mut reader, header) = open(file)?;
+    let g_col = column(file, &header, group, "--group")?;
+    let v_col = column(file, &header, value, "--value")?;
+    let u_cols: Vec<usize> = paired_by
+        .iter()
+        .map(|u| column(file, &header, u, "--paired-by"))
+        .collect::<anyhow::Result<_>>()?;
+    let mut names: Vec<String> = Vec::new();
+    let mut values: Vec<Vec<f64>> = Vec::new();
+    let mut units: Vec<Vec<String>> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut record = csv::ByteRecord::new();
+    let mut line = 1u64;
+    while reader
+        .read_byte_record(&mut record)
+        .with_context(|| format!("{}:{}: malformed CSV", file.display(), line + 1))?
+    {
+        line += 1;
+        let g = field(&record, g_col, file, line, group)?;
+        let v_text = field(&record, v_col, file, line, value)?;
+        let v: f64 = match v_text {
+            "true" | "True" => 1.0,
+            "false" | "False" => 0.0,
+            t => fast_float2::parse(t)
+                .ok()
+                .filter(|x: &f64| x.is_finite())
+                .with_context(|| {
+                    format!(
+                        "{}:{line}: column `{value}`: expected a number, found \"{t}\"",
+                        file.display()
+                    )
+                })?,
+        };
+        let k = match index.get(g) {
+            Some(&k) => k,
+            None => {
+                index.insert(g.to_string(), names.len());
+                names.push(g.to_string());
+                values.push(Vec::new());
+                units.push(Vec::new());
+                names.len() - 1
+            }
+        };
+        values[k].push(v);
+        if !u_cols.is_empty() {
+            let mut key = String::new();
+            for (c, name) in u_cols.iter().zip(paired_by) {
+                if !key.is_empty() {
+                    key.push('\u{1f}');
+                }
+                key.push_str(field(&record, *c, file, line, name)?);
+            }
+            units[k].push(key);
+        }
+    }
+    if names.len() < 2 {
+        bail!(
+            "{}: column `{group}` has {} group(s); comparing needs at least two",
+            file.display(),
+            names.len()
+        );
+    }
+    let result = compare_groups(
+        &names,
+        &values,
+        (!u_cols.is_empty()).then_some(units.as_slice()),
+        alpha,
+        seed,
+    );
+    if json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+        return Ok(());
+    }
+    println!(
+        "{}: `{value}` by `{group}`{}",
+        file.display(),
+        if paired_by.is_empty() {
+            String::new()
+        } else {
+            format!(", paired by `{}`", paired_by.join("`, `"))
+        }
+    );
+    println!(
+        "\n{:>4} {:<20} {:>9} {:>12} {:>26} {:>24}",
+        "rank", "group", "n", "mean", "95% CI", "Elo [95% CI]"
+    );
+    let mut ranked = result.groups.clone();
+    ranked.sort_by_key(|g| g.rank);
+    for g in &ranked {
+        println!(
+            "{:>4} {:<20} {:>9} {:>12.5} {:>26} {:>24}",
+            g.rank,
+            g.group,
+            g.n,
+            g.mean,
+            format!("[{:.5}, {:.5}]", g.ci.0, g.ci.1),
+            g.elo
+                .map_or("-".to_string(), |(e, (lo, hi))| format!("{e:.0} [{lo:.0}, {hi:.0}]"))
+        );
+    }
+    println!(
+        "\n{:<44} {:>10} {:>9} {:>10} {:>6} {:>10} {:>6} {:>8} paired (n, diff [95% CI], p)",
+        "pair", "diff", "t", "p", "Bonf", "Holm p", "Holm", "d"
+    );
+    for p in &result.pairs {
+        println!(
+            "{:<44} {:>+10.5} {:>9.3} {:>10.3e} {:>6} {:>10.3e} {:>6} {:>8.3} {}",
+            format!("{} - {}", p.a, p.b),
+            p.difference,
+            p.welch_t,
+            p.p,
+            if p.bonferroni { "yes" } else { "no" },
+            p.holm_p,
+            if p.holm { "yes" } else { "no" },
+            p.cohens_d,
+            p.paired.map_or("-".to_string(), |q| format!(
+                "{}, {:+.5} [{:+.5}, {:+.5}], {:.3e}",
+                q.n, q.mean_difference, q.ci.0, q.ci.1, q.p
+            ))
+        );
+    }
+    for n in &result.notes {
+        println!("note: {n}");
+    }
+    Ok(())
+}
