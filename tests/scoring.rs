@@ -122,3 +122,58 @@ fn bad_inputs_name_the_line_and_column() {
         stderr(&o)
     );
 }
+
+#[test]
+fn analyze_writes_a_self_contained_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = crate::support::root();
+    for (scenario, out) in [
+        ("scenarios/dhumbal/rule_based.toml", "t"),
+        ("scenarios/mechanism/online_learning.toml", "m"),
+    ] {
+        let o = mechsim(
+            dir.path(),
+            &[
+                "run",
+                root.join(scenario).to_str().unwrap(),
+                "--out",
+                out,
+                "--rounds",
+                "30",
+                "--seeds",
+                "2",
+                "--quiet",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let o = mechsim(dir.path(), &["analyze", "t", "m"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = dir.path().join("t/report");
+    let html = fs::read_to_string(report.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && !html.contains("src=\"http") && !html.contains("<script"));
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(report.join("report.json")).unwrap()).unwrap();
+    let players = json["sections"][0]["players"].as_array().unwrap();
+    assert_eq!(players.len(), 4);
+    assert!(json["sections"][0]["comparison"]["pairs"].as_array().unwrap().len() == 6);
+    assert_eq!(json["sections"][1]["kind"], "information");
+    assert!(
+        fs::read_to_string(report.join("report.md"))
+            .unwrap()
+            .contains("| rank (payoff) | player |")
+    );
+    // A directory that is not a mechsim output, and a rounds.csv without its columns.
+    fs::create_dir(dir.path().join("empty")).unwrap();
+    let o = mechsim(dir.path(), &["analyze", "empty"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("is not a mechsim output directory (no manifest.json)"),
+        "{}",
+        stderr(&o)
+    );
+    fs::write(dir.path().join("t/rounds.csv"), "seed,round\n1,2\n").unwrap();
+    let o = mechsim(dir.path(), &["analyze", "t", "--out", "r2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no column `table`"), "{}", stderr(&o));
+}

@@ -3,6 +3,7 @@
 //! prints any error exactly once (exit status 2).
 
 mod adload_report;
+mod analyze;
 mod mechanism_report;
 mod ope;
 mod report;
@@ -95,6 +96,18 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Analyse output directories: report.md, a self-contained report.html and report.json.
+    Analyze {
+        /// mechsim output directories (tournament, solve, training, information, adload).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to write the report (default: DIR/report of the first directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace an existing report directory.
+        #[arg(long)]
+        force: bool,
     },
     /// List what is registered.
     List {
@@ -230,6 +243,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Check { files } => check(&files),
         Command::Mechanism(MechanismCommand::Solve { file, json }) => mechanism_solve(&file, json),
         Command::Ope(args) => ope::run(&args.into()),
+        Command::Analyze { dirs, out, force } => analyze::run(&dirs, out, force),
         Command::Score {
             file,
             prob,

@@ -352,3 +352,60 @@ pub fn reliability_svg(path: &Path, title: &str, bins: &[crate::analysis::foreca
         .map_err(|e| plot_error(path, e))?;
     root.present().map_err(|e| plot_error(path, e))
 }
+
+/// Win rate per player with its 95% interval: bars from 0 to the rate and error whiskers.
+/// `bars` is (label, rate, low, high).
+pub fn win_rate_svg(path: &Path, title: &str, bars: &[(String, f64, f64, f64)]) -> Result<()> {
+    let root = SVGBackend::new(path, (900, 120 + 60 * bars.len().max(1) as u32)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| plot_error(path, e))?;
+    let top = bars.iter().map(|b| b.3).fold(0.0, f64::max).max(0.05) * 1.1;
+    let n = bars.len().max(1) as f64;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("win rate with Wilson 95% interval: {title}"),
+            ("sans-serif", 18),
+        )
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(10)
+        .build_cartesian_2d(0f64..(top * 1.6).min(1.0), 0f64..n)
+        .map_err(|e| plot_error(path, e))?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(0)
+        .x_desc("win rate")
+        .draw()
+        .map_err(|e| plot_error(path, e))?;
+    for (i, (_, rate, lo, hi)) in bars.iter().enumerate() {
+        let y = i as f64 + 0.5;
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(0.0, y - 0.3), (*rate, y + 0.3)],
+                BLUE.mix(0.5).filled(),
+            )))
+            .map_err(|e| plot_error(path, e))?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(*lo, y), (*hi, y)],
+                BLACK.stroke_width(2),
+            )))
+            .map_err(|e| plot_error(path, e))?;
+        for x in [*lo, *hi] {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x, y - 0.12), (x, y + 0.12)],
+                    BLACK.stroke_width(2),
+                )))
+                .map_err(|e| plot_error(path, e))?;
+        }
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!("{} {:.3} [{:.3}, {:.3}]", bars[i].0, rate, lo, hi),
+                (hi + top * 0.01, y + 0.1),
+                ("sans-serif", 14),
+            )))
+            .map_err(|e| plot_error(path, e))?;
+    }
+    root.present().map_err(|e| plot_error(path, e))
+}

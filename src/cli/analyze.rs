@@ -1,0 +1,430 @@
+//! `mechsim analyze DIR...`: reads mechsim output directories and writes `report/` with
+//! `report.md`, a self-contained `report.html` (tables and inline SVG charts, no network)
+//! and `report.json` (every number). Tournaments get the strategy comparison (win rates
+//! with Wilson and Wald intervals, payoffs with t intervals, pairwise Welch tests with
+//! Bonferroni and Holm, paired tests over shared deals, Elo) and the scoring of learned
+//! players' win-probability forecasts; information, ad-load, solver and training runs get
+//! their headline numbers and their own charts.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use crate::analysis::compare::compare_groups;
+use crate::analysis::forecast::ForecastAccumulator;
+use crate::analysis::stats::{Z95, normal_proportion_interval, wilson_interval};
+use crate::output::{Staging, plot};
+
+/// One analysed directory.
+struct Section {
+    title: String,
+    markdown: String,
+    html: String,
+    json: Value,
+    charts: Vec<(String, String)>,
+}
+
+fn read_csv(path: &Path) -> anyhow::Result<(Vec<String>, Vec<csv::StringRecord>)> {
+    let mut reader = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let header: Vec<String> = reader
+        .headers()
+        .with_context(|| format!("{}:1: cannot read the header", path.display()))?
+        .iter()
+        .map(String::from)
+        .collect();
+    let rows = reader
+        .records()
+        .enumerate()
+        .map(|(i, r)| r.with_context(|| format!("{}:{}: malformed CSV", path.display(), i + 2)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((header, rows))
+}
+
+fn col(header: &[String], name: &str) -> Option<usize> {
+    header.iter().position(|h| h == name)
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+fn table(md: &mut String, html: &mut String, head: &[&str], rows: &[Vec<String>]) {
+    let _ = writeln!(md, "| {} |", head.join(" | "));
+    let _ = writeln!(md, "|{}|", head.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
+    html.push_str("<table><tr>");
+    for h in head {
+        let _ = write!(html, "<th>{}</th>", html_escape(h));
+    }
+    html.push_str("</tr>");
+    for r in rows {
+        let _ = writeln!(md, "| {} |", r.join(" | "));
+        html.push_str("<tr>");
+        for c in r {
+            let _ = write!(html, "<td>{}</td>", html_escape(c));
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</table>\n");
+    md.push('\n');
+}
+
+fn tournament(dir: &Path, scratch: &Path, index: usize) -> anyhow::Result<Section> {
+    let rounds_path = dir.join("rounds.csv");
+    let (header, rows) = read_csv(&rounds_path)?;
+    let need = |name: &str| {
+        col(&header, name).with_context(|| {
+            format!(
+                "{}: no column `{name}`: is this a rounds.csv from another mechsim version?",
+                rounds_path.display()
+            )
+        })
+    };
+    let (c_seed, c_table, c_round, c_seat, c_label) = (
+        need("seed")?,
+        need("table")?,
+        need("round")?,
+        need("seat")?,
+        need("label")?,
+    );
+    let c_payoff = col(&header, "coin_change")
+        .or_else(|| col(&header, "return"))
+        .with_context(|| {
+            format!(
+                "{}: no payoff column (`coin_change` or `return`)",
+                rounds_path.display()
+            )
+        })?;
+    let c_won = col(&header, "won");
+    let number = |r: &csv::StringRecord, c: usize, line: usize| -> anyhow::Result<f64> {
+        let t = r.get(c).unwrap_or("");
+        match t {
+            "true" => Ok(1.0),
+            "false" => Ok(0.0),
+            _ => t.parse::<f64>().with_context(|| {
+                format!(
+                    "{}:{line}: column `{}`: expected a number, found \"{t}\"",
+                    rounds_path.display(),
+                    header[c]
+                )
+            }),
+        }
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut payoffs: Vec<Vec<f64>> = Vec::new();
+    let mut wins: Vec<Vec<f64>> = Vec::new();
+    let mut units: Vec<Vec<String>> = Vec::new();
+    let mut outcome: HashMap<(String, String, String, String), f64> = HashMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        let line = i + 2;
+        let label = r.get(c_label).unwrap_or("").to_string();
+        let k = match names.iter().position(|n| *n == label) {
+            Some(k) => k,
+            None => {
+                names.push(label);
+                payoffs.push(Vec::new());
+                wins.push(Vec::new());
+                units.push(Vec::new());
+                names.len() - 1
+            }
+        };
+        let payoff = number(r, c_payoff, line)?;
+        let won = match c_won {
+            Some(c) => number(r, c, line)?,
+            None => f64::from(u8::from(payoff > 0.0)),
+        };
+        payoffs[k].push(payoff);
+        wins[k].push(won);
+        let key = |c: usize| r.get(c).unwrap_or("").to_string();
+        units[k].push(format!("{}/{}/{}", key(c_seed), key(c_table), key(c_round)));
+        outcome.insert((key(c_seed), key(c_table), key(c_round), key(c_seat)), won);
+    }
+    let comparison = compare_groups(&names, &payoffs, Some(&units), 0.05, 0);
+    let mut md = String::new();
+    let mut html = String::new();
+    let _ = writeln!(
+        md,
+        "{} rounds x seats from `{}`. Wins: {}.\n",
+        rows.len(),
+        rounds_path.display(),
+        if c_won.is_some() {
+            "the `won` column"
+        } else {
+            "a positive `return`"
+        }
+    );
+    let _ = writeln!(
+        html,
+        "<p>{} rounds x seats. Wins: {}.</p>",
+        rows.len(),
+        if c_won.is_some() {
+            "the <code>won</code> column"
+        } else {
+            "a positive return"
+        }
+    );
+    let mut win_rows = Vec::new();
+    let mut win_json = Vec::new();
+    let mut bars = Vec::new();
+    for (k, name) in names.iter().enumerate() {
+        let n = wins[k].len() as u64;
+        let w = wins[k].iter().sum::<f64>() as u64;
+        let (lo, hi) = wilson_interval(w, n, Z95);
+        let (wlo, whi) = normal_proportion_interval(w, n, Z95);
+        let g = &comparison.groups[k];
+        bars.push((name.clone(), w as f64 / n.max(1) as f64, lo, hi));
+        win_rows.push(vec![
+            g.rank.to_string(),
+            name.clone(),
+            n.to_string(),
+            format!("{:.4} [{lo:.4}, {hi:.4}]", w as f64 / n.max(1) as f64),
+            format!("[{wlo:.4}, {whi:.4}]"),
+            format!("{:.4} [{:.4}, {:.4}]", g.mean, g.ci.0, g.ci.1),
+            g.elo
+                .map_or("-".into(), |(e, (a, b))| format!("{e:.0} [{a:.0}, {b:.0}]")),
+        ]);
+        win_json.push(json!({"label": name, "rounds": n, "wins": w, "win_rate": w as f64 / n.max(1) as f64, "wilson_ci": [lo, hi], "wald_ci": [wlo, whi], "payoff": g}));
+    }
+    win_rows.sort_by_key(|r| r[0].parse::<usize>().unwrap_or(0));
+    let head = [
+        "rank (payoff)",
+        "player",
+        "rounds",
+        "win rate [Wilson 95%]",
+        "Wald 95%",
+        "payoff [t 95%]",
+        "Elo [95%]",
+    ];
+    table(&mut md, &mut html, &head, &win_rows);
+    let pair_rows: Vec<Vec<String>> = comparison
+        .pairs
+        .iter()
+        .map(|p| {
+            vec![
+                format!("{} - {}", p.a, p.b),
+                format!("{:+.4}", p.difference),
+                format!("{:.3e}", p.p),
+                if p.bonferroni { "yes".into() } else { "no".into() },
+                format!("{:.3e}", p.holm_p),
+                if p.holm { "yes".into() } else { "no".into() },
+                format!("{:.3}", p.cohens_d),
+                p.paired.map_or("-".into(), |q| {
+                    format!(
+                        "{:+.4} [{:+.4}, {:+.4}], p {:.2e}",
+                        q.mean_difference, q.ci.0, q.ci.1, q.p
+                    )
+                }),
+            ]
+        })
+        .collect();
+    let _ = writeln!(md, "Pairwise payoff comparisons (Welch; paired over shared deals):\n");
+    html.push_str("<p>Pairwise payoff comparisons (Welch; paired over shared deals):</p>");
+    table(
+        &mut md,
+        &mut html,
+        &[
+            "pair",
+            "difference",
+            "Welch p",
+            "Bonferroni",
+            "Holm p",
+            "Holm",
+            "Cohen's d",
+            "paired difference [95%]",
+        ],
+        &pair_rows,
+    );
+    for n in &comparison.notes {
+        let _ = writeln!(md, "Note: {n}\n");
+        let _ = writeln!(html, "<p class=note>Note: {}</p>", html_escape(n));
+    }
+    let mut charts = Vec::new();
+    let chart = scratch.join(format!("win_rates_{index}.svg"));
+    plot::win_rate_svg(&chart, &dir.display().to_string(), &bars)?;
+    charts.push((format!("win_rates_{index}.svg"), fs::read_to_string(&chart)?));
+    // Forecasts: learned players' win probabilities against the outcome of their round.
+    let mut forecast_json = Value::Null;
+    let decisions = dir.join("decisions.csv");
+    if decisions.is_file() {
+        let (dh, drows) = read_csv(&decisions)?;
+        if let (Some(cs), Some(ct), Some(cr), Some(cseat), Some(cp)) = (
+            col(&dh, "seed"),
+            col(&dh, "table"),
+            col(&dh, "round"),
+            col(&dh, "seat"),
+            col(&dh, "win_probability"),
+        ) {
+            let mut acc = ForecastAccumulator::new(10);
+            for (i, r) in drows.iter().enumerate() {
+                let p = r.get(cp).unwrap_or("");
+                if p.is_empty() {
+                    continue;
+                }
+                let p: f64 = p
+                    .parse()
+                    .with_context(|| format!("{}:{}: column `win_probability`", decisions.display(), i + 2))?;
+                let key = |c: usize| r.get(c).unwrap_or("").to_string();
+                if let Some(&y) = outcome.get(&(key(cs), key(ct), key(cr), key(cseat))) {
+                    acc.add(p, y)
+                        .map_err(|e| anyhow::anyhow!("{}:{}: {e}", decisions.display(), i + 2))?;
+                }
+            }
+            if let Some(s) = acc.finish() {
+                let _ = writeln!(
+                    md,
+                    "Win-probability forecasts ({} decisions): Brier {:.4}, log loss {:.4}, ECE {:.4} (top-label {:.4}), MCE {:.4}, Balance {:+.4}.\n",
+                    s.n, s.brier, s.log_loss, s.ece, s.ece_top_label, s.mce, s.balance
+                );
+                let _ = writeln!(
+                    html,
+                    "<p>Win-probability forecasts ({} decisions): Brier {:.4}, log loss {:.4}, ECE {:.4} (top-label {:.4}), MCE {:.4}, Balance {:+.4}.</p>",
+                    s.n, s.brier, s.log_loss, s.ece, s.ece_top_label, s.mce, s.balance
+                );
+                let chart = scratch.join(format!("reliability_{index}.svg"));
+                plot::reliability_svg(&chart, &decisions.display().to_string(), &s.reliability)?;
+                charts.push((format!("reliability_{index}.svg"), fs::read_to_string(&chart)?));
+                forecast_json = json!(s);
+            } else {
+                let _ = writeln!(
+                    md,
+                    "No win-probability forecasts in decisions.csv (search values are returns, not probabilities).\n"
+                );
+            }
+        }
+    }
+    Ok(Section {
+        title: format!("Tournament: {}", dir.display()),
+        markdown: md,
+        html,
+        json: json!({"kind": "tournament", "dir": dir.display().to_string(), "players": win_json, "comparison": comparison, "forecasts": forecast_json}),
+        charts,
+    })
+}
+
+fn summary_section(dir: &Path, kind: &str, index: usize) -> anyhow::Result<Section> {
+    let summary_path = dir.join("summary.json");
+    let summary: Value = serde_json::from_str(
+        &fs::read_to_string(&summary_path).with_context(|| format!("cannot read {}", summary_path.display()))?,
+    )
+    .with_context(|| format!("{}: not JSON", summary_path.display()))?;
+    let mut md = String::new();
+    let mut html = String::new();
+    let mut rows = Vec::new();
+    fn flatten(prefix: &str, v: &Value, rows: &mut Vec<Vec<String>>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    let p = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    flatten(&p, x, rows);
+                }
+            }
+            Value::Number(n) => rows.push(vec![prefix.to_string(), n.to_string()]),
+            Value::Bool(b) => rows.push(vec![prefix.to_string(), b.to_string()]),
+            Value::String(s) if s.len() < 60 => rows.push(vec![prefix.to_string(), s.clone()]),
+            _ => {}
+        }
+    }
+    flatten("", &summary, &mut rows);
+    rows.truncate(60);
+    let _ = writeln!(
+        md,
+        "Headline numbers from `{}` (the full file has everything):\n",
+        summary_path.display()
+    );
+    html.push_str("<p>Headline numbers from summary.json:</p>");
+    table(&mut md, &mut html, &["field", "value"], &rows);
+    let mut charts = Vec::new();
+    for name in ["regret.svg", "pareto.svg", "curve.svg"] {
+        let p = dir.join(name);
+        if p.is_file() {
+            charts.push((
+                format!("{}_{index}.svg", name.trim_end_matches(".svg")),
+                fs::read_to_string(&p)?,
+            ));
+        }
+    }
+    Ok(Section {
+        title: format!("{kind}: {}", dir.display()),
+        markdown: md,
+        html,
+        json: json!({"kind": kind, "dir": dir.display().to_string(), "summary": summary}),
+        charts,
+    })
+}
+
+/// Runs `mechsim analyze`.
+pub fn run(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> anyhow::Result<()> {
+    if dirs.is_empty() {
+        bail!("give at least one output directory");
+    }
+    let target = out.unwrap_or_else(|| dirs[0].join("report"));
+    crate::output::check_output_dir(&target, force)?;
+    let staging = Staging::new(&target)?;
+    let mut sections = Vec::new();
+    for (i, dir) in dirs.iter().enumerate() {
+        let manifest_path = dir.join("manifest.json");
+        let manifest: Value = serde_json::from_str(
+            &fs::read_to_string(&manifest_path)
+                .with_context(|| format!("{} is not a mechsim output directory (no manifest.json)", dir.display()))?,
+        )
+        .with_context(|| format!("{}: not JSON", manifest_path.display()))?;
+        let kind = manifest["kind"].as_str().unwrap_or("").to_string();
+        let section = match kind.as_str() {
+            "tournament" => tournament(dir, staging.path(), i)?,
+            "information" | "adload" | "solve" | "training" => summary_section(dir, &kind, i)?,
+            other => bail!(
+                "{}: unknown run kind \"{other}\" (from another mechsim version?); analyze reads tournament, solve, \
+                 training, information and adload runs",
+                manifest_path.display()
+            ),
+        };
+        sections.push(section);
+    }
+    let mut md = String::from("# mechsim report\n\n");
+    let mut html = String::from(
+        "<!doctype html><html><head><meta charset=utf-8><title>mechsim report</title><style>\
+         body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}\
+         table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}\
+         th{background:#eee}.note{color:#555;font-size:90%}svg{max-width:100%;height:auto}</style></head><body>\
+         <h1>mechsim report</h1>\n",
+    );
+    let mut json_sections = Vec::new();
+    for s in &sections {
+        let _ = writeln!(md, "## {}\n\n{}", s.title, s.markdown);
+        let _ = writeln!(html, "<h2>{}</h2>\n{}", html_escape(&s.title), s.html);
+        for (name, svg) in &s.charts {
+            fs::write(staging.path().join(name), svg).with_context(|| format!("writing {name}"))?;
+            let _ = writeln!(md, "![{name}]({name})\n");
+            let inline = svg.trim_start_matches(|c| c != '<');
+            let _ = writeln!(
+                html,
+                "<div>{}</div>",
+                inline
+                    .strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+                    .unwrap_or(inline)
+            );
+        }
+        json_sections.push(s.json.clone());
+    }
+    html.push_str("</body></html>\n");
+    fs::write(staging.path().join("report.md"), md)?;
+    fs::write(staging.path().join("report.html"), html)?;
+    fs::write(
+        staging.path().join("report.json"),
+        serde_json::to_string_pretty(&json!({"sections": json_sections}))? + "\n",
+    )?;
+    staging.commit(force)?;
+    println!(
+        "wrote {}/{{report.md, report.html, report.json}} ({} section(s))",
+        target.display(),
+        sections.len()
+    );
+    Ok(())
+}
