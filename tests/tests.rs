@@ -9,3 +9,4 @@ mod mechanism;
 mod scenarios;
 mod scoring;
 mod support;
+mod sweep;

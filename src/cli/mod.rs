@@ -8,6 +8,7 @@ mod mechanism_report;
 mod ope;
 mod report;
 mod scoring;
+mod sweep;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -96,6 +97,26 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Run every cell of a tournament scenario's [sweep] grid for its seeds (resumable).
+    Sweep {
+        /// Scenario with a [sweep] table.
+        file: PathBuf,
+        /// Output directory (default results/sweep-<file stem>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Finish an interrupted sweep: run only the units not written yet.
+        #[arg(long)]
+        resume: bool,
+        /// Replace an existing output directory.
+        #[arg(long)]
+        force: bool,
+        /// Worker threads (results do not depend on it).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        threads: Option<u16>,
+        /// No progress bar and no table.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Analyse output directories: report.md, a self-contained report.html and report.json.
     Analyze {
@@ -244,6 +265,14 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Mechanism(MechanismCommand::Solve { file, json }) => mechanism_solve(&file, json),
         Command::Ope(args) => ope::run(&args.into()),
         Command::Analyze { dirs, out, force } => analyze::run(&dirs, out, force),
+        Command::Sweep {
+            file,
+            out,
+            resume,
+            force,
+            threads,
+            quiet,
+        } => sweep::run(&file, out, resume, force, threads.map(usize::from), quiet),
         Command::Score {
             file,
             prob,

@@ -78,6 +78,7 @@ const TOP_KEYS: &[&str] = &[
     "training",
     "opponents",
     "output",
+    "sweep",
 ];
 
 /// What serde reads; checked further by `validate`.
@@ -110,6 +111,10 @@ struct RawScenario {
     opponents: Option<Vec<toml::Table>>,
     #[serde(default)]
     output: Option<RawOutput>,
+    /// A sweep grid (`mechsim sweep`); `mechsim run` runs the base scenario.
+    #[serde(default)]
+    #[allow(dead_code)]
+    sweep: Option<toml::Table>,
 }
 
 #[derive(Debug, Deserialize)]
