@@ -116,6 +116,10 @@ fn bad_grids_get_clear_errors() {
             "key `sweep.seeds`: must be in 1..=10000",
         ),
         (SWEEP.replace("[sweep]", "[sweeep]"), "unknown"),
+        (
+            SWEEP.replace("rounds = 6\n", "rounds = 7\nrotation = \"duplicate\"\n"),
+            "rounds must be a multiple of tables x seats = 3; found 7 (try 9)",
+        ),
     ];
     for (text, expected) in cases {
         fs::write(dir.path().join("bad.toml"), &text).unwrap();

@@ -72,7 +72,7 @@ fn table(md: &mut String, html: &mut String, head: &[&str], rows: &[Vec<String>]
     md.push('\n');
 }
 
-fn tournament(dir: &Path, scratch: &Path, index: usize) -> anyhow::Result<Section> {
+fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyhow::Result<Section> {
     let rounds_path = dir.join("rounds.csv");
     let (header, rows) = read_csv(&rounds_path)?;
     let need = |name: &str| {
@@ -118,6 +118,12 @@ fn tournament(dir: &Path, scratch: &Path, index: usize) -> anyhow::Result<Sectio
     let mut wins: Vec<Vec<f64>> = Vec::new();
     let mut units: Vec<Vec<String>> = Vec::new();
     let mut outcome: HashMap<(String, String, String, String), f64> = HashMap::new();
+    let participants = {
+        let mut labels: Vec<&str> = rows.iter().map(|r| r.get(c_label).unwrap_or("")).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        labels.len().max(1) as u64
+    };
     for (i, r) in rows.iter().enumerate() {
         let line = i + 2;
         let label = r.get(c_label).unwrap_or("").to_string();
@@ -139,7 +145,15 @@ fn tournament(dir: &Path, scratch: &Path, index: usize) -> anyhow::Result<Sectio
         payoffs[k].push(payoff);
         wins[k].push(won);
         let key = |c: usize| r.get(c).unwrap_or("").to_string();
-        units[k].push(format!("{}/{}/{}", key(c_seed), key(c_table), key(c_round)));
+        // The unit every participant shares: the round, or the deal of a duplicate design
+        // (every participant plays it once in each seat).
+        let unit = if duplicate {
+            let round: u64 = key(c_round).parse().unwrap_or(0);
+            (round / participants).to_string()
+        } else {
+            key(c_round)
+        };
+        units[k].push(format!("{}/{}/{}", key(c_seed), key(c_table), unit));
         outcome.insert((key(c_seed), key(c_table), key(c_round), key(c_seat)), won);
     }
     let comparison = compare_groups(&names, &payoffs, Some(&units), 0.05, 0);
@@ -147,13 +161,18 @@ fn tournament(dir: &Path, scratch: &Path, index: usize) -> anyhow::Result<Sectio
     let mut html = String::new();
     let _ = writeln!(
         md,
-        "{} rounds x seats from `{}`. Wins: {}.\n",
+        "{} rounds x seats from `{}`. Wins: {}. Paired unit: {}.\n",
         rows.len(),
         rounds_path.display(),
         if c_won.is_some() {
             "the `won` column"
         } else {
             "a positive `return`"
+        },
+        if duplicate {
+            "the deal (duplicate design: each deal played once per seating)"
+        } else {
+            "the round"
         }
     );
     let _ = writeln!(
@@ -377,7 +396,12 @@ pub fn run(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> anyhow::Resul
         .with_context(|| format!("{}: not JSON", manifest_path.display()))?;
         let kind = manifest["kind"].as_str().unwrap_or("").to_string();
         let section = match kind.as_str() {
-            "tournament" => tournament(dir, staging.path(), i)?,
+            "tournament" => tournament(
+                dir,
+                staging.path(),
+                i,
+                manifest["rotation"].as_str() == Some("duplicate"),
+            )?,
             "information" | "adload" | "solve" | "training" => summary_section(dir, &kind, i)?,
             other => bail!(
                 "{}: unknown run kind \"{other}\" (from another mechsim version?); analyze reads tournament, solve, \

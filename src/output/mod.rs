@@ -380,7 +380,13 @@ pub fn write_tournament(
             ]
         }),
     )?;
-    let extra = json!({ "seeds": plan.seeds, "rounds_per_seed": plan.rounds, "tables": plan.tables });
+    let rotation = match plan.rotation {
+        crate::world::Rotation::None => "none",
+        crate::world::Rotation::Rotate => "rotate",
+        crate::world::Rotation::Duplicate => "duplicate",
+    };
+    let extra =
+        json!({ "seeds": plan.seeds, "rounds_per_seed": plan.rounds, "tables": plan.tables, "rotation": rotation });
     write_json(&at("manifest.json"), &manifest(scenario, info, &files, extra))?;
     staging.commit(force)
 }

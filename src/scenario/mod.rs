@@ -629,17 +629,30 @@ fn validate_tournament(ctx: &Ctx<'_>, raw: &RawScenario, seed: u64) -> Result<(G
     let rotation = match raw.rotation.as_deref() {
         None | Some("none") => Rotation::None,
         Some("rotate") => Rotation::Rotate,
+        Some("duplicate") => Rotation::Duplicate,
         Some(other) => {
-            let hint = value_hint(other, ["none", "rotate"]);
+            let hint = value_hint(other, ["none", "rotate", "duplicate"]);
             return Err(ctx.error_at(
                 &[key("rotation")],
                 false,
-                format!("must be \"none\" or \"rotate\", found \"{other}\"{hint}"),
+                format!("must be \"none\", \"rotate\" or \"duplicate\", found \"{other}\"{hint}"),
             ));
         }
     };
     let (entry, game) = validate_game(ctx, &raw.game, Some(seat_tables.len()))?;
     let seats = validate_seats(ctx, &entry, seat_tables)?;
+    if rotation == Rotation::Duplicate && rounds % (tables * seats.len() as u64) != 0 {
+        let block = tables * seats.len() as u64;
+        return Err(ctx.error_at(
+            &[key("rounds")],
+            false,
+            format!(
+                "rotation = \"duplicate\" plays each deal once per seating, so rounds must be a multiple of tables x \
+                 seats = {block}; found {rounds} (try {})",
+                rounds.div_ceil(block) * block
+            ),
+        ));
+    }
     let plan = TournamentPlan {
         scenario: raw.name.clone(),
         game: game.clone(),
@@ -975,6 +988,11 @@ impl Scenario {
         match &mut self.plan {
             Plan::Tournament(t) => {
                 t.rounds = t.rounds.min(rounds);
+                if t.rotation == Rotation::Duplicate {
+                    // Whole blocks of one deal per seating.
+                    let block = (t.tables * t.seats.len()) as u64;
+                    t.rounds = (t.rounds.div_ceil(block) * block).max(block);
+                }
                 t.seeds.truncate(seeds.max(1));
             }
             Plan::Solve(s) => {

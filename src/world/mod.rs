@@ -41,14 +41,27 @@ pub enum Rotation {
     /// In round r, position p holds participant (p + r) mod n, so every participant
     /// plays every position equally often.
     Rotate,
+    /// Duplicate deals (common random numbers): rounds come in blocks of n that replay the
+    /// same deal (same round seed) with the seating rotated as in `Rotate`, so every
+    /// participant plays every position of every deal.
+    Duplicate,
 }
 
 impl Rotation {
+    /// Index of the deal played in `round` (its random stream): the round itself, or the
+    /// block of `participants` rounds for duplicate deals.
+    pub fn deal(self, participants: usize, round: u64) -> u64 {
+        match self {
+            Rotation::Duplicate => round / participants.max(1) as u64,
+            _ => round,
+        }
+    }
+
     /// Participant at each position in `round`.
     pub fn order(self, participants: usize, round: u64) -> Vec<usize> {
         match self {
             Rotation::None => (0..participants).collect(),
-            Rotation::Rotate => (0..participants)
+            Rotation::Rotate | Rotation::Duplicate => (0..participants)
                 .map(|p| (p + (round % participants as u64) as usize) % participants)
                 .collect(),
         }
@@ -196,7 +209,8 @@ fn deal<G: Tournament>(game: Res<GameRes<G>>, config: Res<Config>, mut tables: Q
         }
         let round = table.round;
         let order = config.rotation.order(config.participants, round);
-        let mut rng = SimRng::new(derive_seed(table.seed, Stream::Round, round));
+        let deal = config.rotation.deal(config.participants, round);
+        let mut rng = SimRng::new(derive_seed(table.seed, Stream::Round, deal));
         let (state, players) = game.0.start_round(&table.ledger, &order, round, &mut rng);
         table.chance_rng = rng;
         table.players = players;
@@ -398,6 +412,16 @@ pub fn run_tournament<G: Tournament + Clone>(setup: TournamentSetup<G>) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn duplicate_deals_replay_each_deal_once_per_seating() {
+        let r = Rotation::Duplicate;
+        let deals: Vec<u64> = (0..6).map(|round| r.deal(3, round)).collect();
+        assert_eq!(deals, [0, 0, 0, 1, 1, 1]);
+        let seatings: Vec<Vec<usize>> = (0..3).map(|round| r.order(3, round)).collect();
+        assert_eq!(seatings, [vec![0, 1, 2], vec![1, 2, 0], vec![2, 0, 1]]);
+        assert_eq!(Rotation::Rotate.deal(3, 4), 4);
+    }
     use crate::games::dhumbal::{Dhumbal, DhumbalRules};
     use crate::policies::random::RandomPolicy;
 
