@@ -97,6 +97,11 @@ fn cells_equal_their_own_runs_and_resuming_gives_the_same_files() {
     assert!(o.status.success(), "{}", stderr(&o));
     fs::remove_file(cut.join("units/leftover.csv.partial")).unwrap();
     assert_eq!(snapshot(&cut), full);
+    // analyze draws each metric against the numeric grid parameter.
+    let o = mechsim(dir.path(), &["analyze", "full"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = fs::read_to_string(dir.path().join("full/report/report.md")).unwrap();
+    assert!(md.contains("## Sweep:") && md.contains("sweep_win_rate_0.svg"), "{md}");
 }
 
 #[test]

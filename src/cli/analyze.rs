@@ -378,6 +378,82 @@ fn summary_section(dir: &Path, kind: &str, index: usize) -> anyhow::Result<Secti
     })
 }
 
+/// A sweep: its table, and each metric against the first numeric grid parameter (the other
+/// parameters and the player name the series), with 95% bands.
+fn sweep_section(dir: &Path, manifest: &Value, scratch: &Path, index: usize) -> anyhow::Result<Section> {
+    let path = dir.join("sweep.csv");
+    let (header, rows) = read_csv(&path)?;
+    let settings: Vec<String> = manifest["cells"][0]["settings"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|s| s["key"].as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    let need = |name: &str| {
+        col(&header, name)
+            .with_context(|| format!("{}: no column `{name}` (from another mechsim version?)", path.display()))
+    };
+    let (c_label, c_rate, c_lo, c_hi) = (
+        need("label")?,
+        need("win_rate")?,
+        need("win_ci_low")?,
+        need("win_ci_high")?,
+    );
+    let (c_pay, c_plo, c_phi) = (need("payoff_mean")?, need("payoff_ci_low")?, need("payoff_ci_high")?);
+    let setting_cols: Vec<usize> = settings.iter().filter_map(|k| col(&header, k)).collect();
+    // The x axis: the first setting whose values are all numbers.
+    let x_axis = setting_cols
+        .iter()
+        .position(|&c| rows.iter().all(|r| r.get(c).is_some_and(|v| v.parse::<f64>().is_ok())));
+    let mut md = String::new();
+    let mut html = String::new();
+    let body: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(String::from).collect()).collect();
+    let head: Vec<&str> = header.iter().map(String::as_str).collect();
+    table(&mut md, &mut html, &head, &body);
+    let mut charts = Vec::new();
+    if let Some(xi) = x_axis {
+        let xc = setting_cols[xi];
+        for (metric, (cm, cl, ch)) in [
+            ("win rate", (c_rate, c_lo, c_hi)),
+            ("mean payoff", (c_pay, c_plo, c_phi)),
+        ] {
+            let mut series: Vec<plot::BandSeries> = Vec::new();
+            for r in &rows {
+                let mut name = r.get(c_label).unwrap_or("").to_string();
+                for (j, &c) in setting_cols.iter().enumerate() {
+                    if j != xi {
+                        name.push_str(&format!(", {}={}", settings[j], r.get(c).unwrap_or("")));
+                    }
+                }
+                let num = |c: usize| r.get(c).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+                let point = (num(xc), num(cm), num(cl), num(ch));
+                match series.iter_mut().find(|s| s.0 == name) {
+                    Some(s) => s.1.push(point),
+                    None => series.push((name, vec![point])),
+                }
+            }
+            for s in &mut series {
+                s.1.sort_by(|a, b| a.0.total_cmp(&b.0));
+            }
+            let file = format!("sweep_{}_{index}.svg", metric.replace(' ', "_"));
+            let chart = scratch.join(&file);
+            plot::sweep_svg(
+                &chart,
+                &format!("{metric} vs {} (95% intervals)", settings[xi]),
+                &settings[xi],
+                metric,
+                &series,
+            )?;
+            charts.push((file, fs::read_to_string(&chart)?));
+        }
+    }
+    Ok(Section {
+        title: format!("Sweep: {}", dir.display()),
+        markdown: md,
+        html,
+        json: json!({"kind": "sweep", "dir": dir.display().to_string(), "rows": body, "columns": header}),
+        charts,
+    })
+}
+
 /// Runs `mechsim analyze`.
 pub fn run(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> anyhow::Result<()> {
     if dirs.is_empty() {
@@ -403,9 +479,10 @@ pub fn run(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> anyhow::Resul
                 manifest["rotation"].as_str() == Some("duplicate"),
             )?,
             "information" | "adload" | "solve" | "training" => summary_section(dir, &kind, i)?,
+            "sweep" => sweep_section(dir, &manifest, staging.path(), i)?,
             other => bail!(
-                "{}: unknown run kind \"{other}\" (from another mechsim version?); analyze reads tournament, solve, \
-                 training, information and adload runs",
+                "{}: unknown run kind \"{other}\" (from another mechsim version?); analyze reads tournament, sweep, \
+                 solve, training, information and adload runs",
                 manifest_path.display()
             ),
         };

@@ -409,3 +409,61 @@ pub fn win_rate_svg(path: &Path, title: &str, bars: &[(String, f64, f64, f64)]) 
     }
     root.present().map_err(|e| plot_error(path, e))
 }
+
+/// A named series of (x, mean, low, high) points.
+pub type BandSeries = (String, Vec<(f64, f64, f64, f64)>);
+
+/// A metric against a swept parameter: one line per series with its 95% band.
+pub fn sweep_svg(path: &Path, title: &str, x_name: &str, y_name: &str, series: &[BandSeries]) -> Result<()> {
+    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| plot_error(path, e))?;
+    let points = series.iter().flat_map(|s| s.1.iter());
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    for &(x, _, lo, hi) in points {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(lo);
+        y1 = y1.max(hi);
+    }
+    if !x0.is_finite() {
+        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    let (dx, dy) = (((x1 - x0) * 0.05).max(1e-9), ((y1 - y0) * 0.08).max(1e-9));
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0 - dx..x1 + dx, y0 - dy..y1 + dy)
+        .map_err(|e| plot_error(path, e))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_name)
+        .y_desc(y_name)
+        .draw()
+        .map_err(|e| plot_error(path, e))?;
+    for (i, (name, pts)) in series.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let mut band: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.3)).collect();
+        band.extend(pts.iter().rev().map(|p| (p.0, p.2)));
+        chart
+            .draw_series(std::iter::once(Polygon::new(band, color.mix(0.15))))
+            .map_err(|e| plot_error(path, e))?;
+        chart
+            .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.1)), color.stroke_width(2)))
+            .map_err(|e| plot_error(path, e))?
+            .label(name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        chart
+            .draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 4, color.filled())))
+            .map_err(|e| plot_error(path, e))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| plot_error(path, e))?;
+    root.present().map_err(|e| plot_error(path, e))
+}
