@@ -317,13 +317,13 @@ pub fn compare_groups(
         groups[g].rank = r + 1;
     }
     // Units: value per (group, unit), averaged when a unit repeats.
-    let by_unit: Option<Vec<BTreeMap<String, f64>>> = units.map(|u| {
+    let by_unit: Option<Vec<BTreeMap<&str, f64>>> = units.map(|u| {
         u.iter()
             .zip(values)
             .map(|(keys, v)| {
-                let mut sums: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+                let mut sums: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
                 for (k, x) in keys.iter().zip(v) {
-                    let e = sums.entry(k.clone()).or_insert((0.0, 0.0));
+                    let e = sums.entry(k.as_str()).or_insert((0.0, 0.0));
                     e.0 += x;
                     e.1 += 1.0;
                 }
@@ -336,6 +336,7 @@ pub fn compare_groups(
         for j in i + 1..names.len() {
             let w = stats::welch_t_test(&values[i], &values[j]);
             let paired = by_unit.as_ref().map(|m| {
+                // In unit order (BTreeMap), so the sums do not depend on the input order.
                 let (a, b): (Vec<f64>, Vec<f64>) =
                     m[i].iter().filter_map(|(k, x)| m[j].get(k).map(|y| (*x, *y))).unzip();
                 paired_t_test(&a, &b)
@@ -362,7 +363,8 @@ pub fn compare_groups(
     }
     if let Some(m) = &by_unit {
         let mut matches = Vec::new();
-        let all_units: std::collections::BTreeSet<&String> = m.iter().flat_map(|g| g.keys()).collect();
+        // Sorted, so the matches (and the seeded bootstrap over them) are in a fixed order.
+        let all_units: std::collections::BTreeSet<&str> = m.iter().flat_map(|g| g.keys().copied()).collect();
         for unit in all_units {
             for i in 0..names.len() {
                 for j in i + 1..names.len() {

@@ -82,6 +82,10 @@ pub struct Pairwise {
     pub bonferroni_alpha: f64,
     /// p < bonferroni_alpha.
     pub significant: bool,
+    /// Holm-adjusted p-value (within the metric's family of pairs).
+    pub holm_p: f64,
+    /// holm_p < 0.05.
+    pub holm_significant: bool,
     /// Cohen's d (pooled), a minus b.
     pub cohens_d: f64,
 }
@@ -143,8 +147,9 @@ pub fn summarize(
         .collect();
     let pairs = participants.len() * participants.len().saturating_sub(1) / 2;
     let alpha = stats::bonferroni_alpha(0.05, pairs);
-    let mut pairwise = Vec::new();
+    let mut pairwise: Vec<Pairwise> = Vec::new();
     for metric in [payoff_name, "won"] {
+        let first = pairwise.len();
         let series: Vec<Vec<f64>> = participants
             .iter()
             .map(|p| {
@@ -172,9 +177,17 @@ pub fn summarize(
                     p: w.p,
                     bonferroni_alpha: alpha,
                     significant: w.p < alpha,
+                    holm_p: 1.0,
+                    holm_significant: false,
                     cohens_d: stats::cohens_d(&series[a], &series[b]),
                 });
             }
+        }
+        let family = &mut pairwise[first..];
+        let adjusted = super::compare::holm_adjusted(&family.iter().map(|p| p.p).collect::<Vec<_>>());
+        for (p, h) in family.iter_mut().zip(adjusted) {
+            p.holm_p = h;
+            p.holm_significant = h < 0.05;
         }
     }
     TournamentSummary {

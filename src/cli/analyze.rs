@@ -74,7 +74,21 @@ fn table(md: &mut String, html: &mut String, head: &[&str], rows: &[Vec<String>]
 
 fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyhow::Result<Section> {
     let rounds_path = dir.join("rounds.csv");
-    let (header, rows) = read_csv(&rounds_path)?;
+    // Streamed: only the needed columns of each row are kept.
+    let mut reader =
+        csv::Reader::from_path(&rounds_path).with_context(|| format!("cannot read {}", rounds_path.display()))?;
+    let header: Vec<String> = reader
+        .headers()
+        .with_context(|| format!("{}:1: cannot read the header", rounds_path.display()))?
+        .iter()
+        .map(String::from)
+        .collect();
+    let decisions = dir.join("decisions.csv");
+    let forecasts_present = decisions.is_file()
+        && csv::Reader::from_path(&decisions)
+            .ok()
+            .and_then(|mut r| r.headers().ok().map(|h| h.iter().any(|c| c == "win_probability")))
+            .unwrap_or(false);
     let need = |name: &str| {
         col(&header, name).with_context(|| {
             format!(
@@ -99,8 +113,8 @@ fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyh
             )
         })?;
     let c_won = col(&header, "won");
-    let number = |r: &csv::StringRecord, c: usize, line: usize| -> anyhow::Result<f64> {
-        let t = r.get(c).unwrap_or("");
+    let number = |r: &csv::ByteRecord, c: usize, line: usize| -> anyhow::Result<f64> {
+        let t = std::str::from_utf8(r.get(c).unwrap_or(b"")).unwrap_or("");
         match t {
             "true" => Ok(1.0),
             "false" => Ok(0.0),
@@ -117,23 +131,27 @@ fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyh
     let mut payoffs: Vec<Vec<f64>> = Vec::new();
     let mut wins: Vec<Vec<f64>> = Vec::new();
     let mut units: Vec<Vec<String>> = Vec::new();
-    let mut outcome: HashMap<(String, String, String, String), f64> = HashMap::new();
-    let participants = {
-        let mut labels: Vec<&str> = rows.iter().map(|r| r.get(c_label).unwrap_or("")).collect();
-        labels.sort_unstable();
-        labels.dedup();
-        labels.len().max(1) as u64
-    };
-    for (i, r) in rows.iter().enumerate() {
-        let line = i + 2;
-        let label = r.get(c_label).unwrap_or("").to_string();
-        let k = match names.iter().position(|n| *n == label) {
+    let mut outcome: HashMap<(u64, u64, u64, u64), f64> = HashMap::new();
+    let mut places: Vec<Vec<(u64, u64, u64)>> = Vec::new();
+    let mut row_count = 0usize;
+    let mut record = csv::ByteRecord::new();
+    let mut line = 1usize;
+    while reader
+        .read_byte_record(&mut record)
+        .with_context(|| format!("{}:{}: malformed CSV", rounds_path.display(), line + 1))?
+    {
+        line += 1;
+        let r = &record;
+        row_count += 1;
+        let label = std::str::from_utf8(r.get(c_label).unwrap_or(b"")).unwrap_or("");
+        let k = match names.iter().position(|n| n == label) {
             Some(k) => k,
             None => {
-                names.push(label);
+                names.push(label.to_string());
                 payoffs.push(Vec::new());
                 wins.push(Vec::new());
                 units.push(Vec::new());
+                places.push(Vec::new());
                 names.len() - 1
             }
         };
@@ -144,25 +162,39 @@ fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyh
         };
         payoffs[k].push(payoff);
         wins[k].push(won);
-        let key = |c: usize| r.get(c).unwrap_or("").to_string();
-        // The unit every participant shares: the round, or the deal of a duplicate design
-        // (every participant plays it once in each seat).
-        let unit = if duplicate {
-            let round: u64 = key(c_round).parse().unwrap_or(0);
-            (round / participants).to_string()
-        } else {
-            key(c_round)
+        let key = |c: usize| -> anyhow::Result<u64> {
+            let t = std::str::from_utf8(r.get(c).unwrap_or(b"")).unwrap_or("");
+            t.parse().with_context(|| {
+                format!(
+                    "{}:{line}: column `{}`: expected an integer, found \"{t}\"",
+                    rounds_path.display(),
+                    header[c]
+                )
+            })
         };
-        units[k].push(format!("{}/{}/{}", key(c_seed), key(c_table), unit));
-        outcome.insert((key(c_seed), key(c_table), key(c_round), key(c_seat)), won);
+        let (seed, table_index, round) = (key(c_seed)?, key(c_table)?, key(c_round)?);
+        places[k].push((seed, table_index, round));
+        if forecasts_present {
+            outcome.insert((seed, table_index, round, key(c_seat)?), won);
+        }
     }
+    // The unit every participant shares: the round, or the deal of a duplicate design
+    // (every participant plays it once in each seat).
+    let participants = names.len().max(1) as u64;
+    for (k, list) in places.iter().enumerate() {
+        units[k] = list
+            .iter()
+            .map(|&(seed, t, round)| format!("{seed}/{t}/{}", if duplicate { round / participants } else { round }))
+            .collect();
+    }
+    drop(places);
     let comparison = compare_groups(&names, &payoffs, Some(&units), 0.05, 0);
     let mut md = String::new();
     let mut html = String::new();
     let _ = writeln!(
         md,
         "{} rounds x seats from `{}`. Wins: {}. Paired unit: {}.\n",
-        rows.len(),
+        row_count,
         rounds_path.display(),
         if c_won.is_some() {
             "the `won` column"
@@ -178,7 +210,7 @@ fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyh
     let _ = writeln!(
         html,
         "<p>{} rounds x seats. Wins: {}.</p>",
-        rows.len(),
+        row_count,
         if c_won.is_some() {
             "the <code>won</code> column"
         } else {
@@ -266,9 +298,10 @@ fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyh
     charts.push((format!("win_rates_{index}.svg"), fs::read_to_string(&chart)?));
     // Forecasts: learned players' win probabilities against the outcome of their round.
     let mut forecast_json = Value::Null;
-    let decisions = dir.join("decisions.csv");
-    if decisions.is_file() {
-        let (dh, drows) = read_csv(&decisions)?;
+    if forecasts_present {
+        let mut dreader =
+            csv::Reader::from_path(&decisions).with_context(|| format!("cannot read {}", decisions.display()))?;
+        let dh: Vec<String> = dreader.headers()?.iter().map(String::from).collect();
         if let (Some(cs), Some(ct), Some(cr), Some(cseat), Some(cp)) = (
             col(&dh, "seed"),
             col(&dh, "table"),
@@ -277,7 +310,8 @@ fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyh
             col(&dh, "win_probability"),
         ) {
             let mut acc = ForecastAccumulator::new(10);
-            for (i, r) in drows.iter().enumerate() {
+            for (i, record) in dreader.records().enumerate() {
+                let r = &record.with_context(|| format!("{}:{}: malformed CSV", decisions.display(), i + 2))?;
                 let p = r.get(cp).unwrap_or("");
                 if p.is_empty() {
                     continue;
@@ -285,7 +319,7 @@ fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyh
                 let p: f64 = p
                     .parse()
                     .with_context(|| format!("{}:{}: column `win_probability`", decisions.display(), i + 2))?;
-                let key = |c: usize| r.get(c).unwrap_or("").to_string();
+                let key = |c: usize| r.get(c).unwrap_or("").parse::<u64>().unwrap_or(u64::MAX);
                 if let Some(&y) = outcome.get(&(key(cs), key(ct), key(cr), key(cseat))) {
                     acc.add(p, y)
                         .map_err(|e| anyhow::anyhow!("{}:{}: {e}", decisions.display(), i + 2))?;

@@ -360,6 +360,8 @@ pub fn write_tournament(
         "p",
         "bonferroni_alpha",
         "significant",
+        "holm_p",
+        "holm_significant",
         "cohens_d",
     ]
     .map(String::from);
@@ -376,6 +378,8 @@ pub fn write_tournament(
                 p.p.to_string(),
                 p.bonferroni_alpha.to_string(),
                 p.significant.to_string(),
+                p.holm_p.to_string(),
+                p.holm_significant.to_string(),
                 p.cohens_d.to_string(),
             ]
         }),
