@@ -524,39 +524,38 @@ fn run_adload(
         bar.set_prefix(format!("{} {what}", scenario.name));
         Ok(bar)
     };
-    let evaluation = match &plan.evaluation {
-        Some(_) => {
-            let bar = spinner("evaluation")?;
-            let r = pool
-                .install(|| adload::run_evaluation(plan, &options(&bar)))
-                .with_context(|| format!("evaluating {}", args.file.display()))?;
+    // Each part the scenario asks for, with its own spinner, on the sized pool.
+    let phase =
+        |present: bool, what: &str, doing: &str, work: &(dyn Fn(&RunOptions) -> crate::core::Result<()> + Sync)| {
+            if !present {
+                return anyhow::Ok(());
+            }
+            let bar = spinner(what)?;
+            pool.install(|| work(&options(&bar)))
+                .with_context(|| format!("{doing} {}", args.file.display()))?;
             bar.finish_and_clear();
-            Some(r)
-        }
-        None => None,
-    };
-    let learning = match &plan.learning {
-        Some(_) => {
-            let bar = spinner("learning")?;
-            let r = pool
-                .install(|| adload::run_learning(plan, &options(&bar)))
-                .with_context(|| format!("learning from {}", args.file.display()))?;
-            bar.finish_and_clear();
-            Some(r)
-        }
-        None => None,
-    };
-    let online = match &plan.online {
-        Some(_) => {
-            let bar = spinner("bandits")?;
-            let r = pool
-                .install(|| adload::run_online(plan, &options(&bar)))
-                .with_context(|| format!("running bandits of {}", args.file.display()))?;
-            bar.finish_and_clear();
-            Some(r)
-        }
-        None => None,
-    };
+            anyhow::Ok(())
+        };
+    let evaluation = std::sync::Mutex::new(None);
+    let learning = std::sync::Mutex::new(None);
+    let online = std::sync::Mutex::new(None);
+    phase(plan.evaluation.is_some(), "evaluation", "evaluating", &|o| {
+        *evaluation.lock().expect("not poisoned") = Some(adload::run_evaluation(plan, o)?);
+        Ok(())
+    })?;
+    phase(plan.learning.is_some(), "learning", "learning from", &|o| {
+        *learning.lock().expect("not poisoned") = Some(adload::run_learning(plan, o)?);
+        Ok(())
+    })?;
+    phase(plan.online.is_some(), "bandits", "running bandits of", &|o| {
+        *online.lock().expect("not poisoned") = Some(adload::run_online(plan, o)?);
+        Ok(())
+    })?;
+    let (evaluation, learning, online) = (
+        evaluation.into_inner().expect("not poisoned"),
+        learning.into_inner().expect("not poisoned"),
+        online.into_inner().expect("not poisoned"),
+    );
     let wall = clock.elapsed().as_secs_f64();
     let info = RunInfo {
         started: humantime::format_rfc3339_seconds(started).to_string(),

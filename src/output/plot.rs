@@ -10,6 +10,23 @@ use plotters::prelude::*;
 use crate::core::error::{Error, Result};
 use crate::runner::training::CurveRow;
 
+/// Draws the legend at `position` and writes the picture.
+fn finish<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    position: SeriesLabelPosition,
+    path: &Path,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| plot_error(path, e))?;
+    root.present().map_err(|e| plot_error(path, e))
+}
+
 fn plot_error(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Output {
         path: path.to_path_buf(),
@@ -75,14 +92,7 @@ pub fn learning_curve_svg(path: &Path, title: &str, rows: &[CurveRow]) -> Result
             .draw_series(evals.iter().map(|(x, y, _, _)| Circle::new((*x, *y), 3, RED.filled())))
             .map_err(|e| plot_error(path, e))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| plot_error(path, e))?;
-    root.present().map_err(|e| plot_error(path, e))
+    finish(&mut chart, &root, SeriesLabelPosition::LowerRight, path)
 }
 
 /// Draws mean cumulative regret (with 95% intervals) against the horizon on log-log axes,
@@ -148,14 +158,7 @@ pub fn regret_svg(path: &Path, title: &str, points: &[(u64, f64, (f64, f64))], f
             .label(format!("fit: regret ~ T^{slope:.3}"))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| plot_error(path, e))?;
-    root.present().map_err(|e| plot_error(path, e))
+    finish(&mut chart, &root, SeriesLabelPosition::UpperLeft, path)
 }
 
 const PALETTE: [RGBColor; 6] = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
@@ -223,14 +226,7 @@ pub fn pareto_svg(path: &Path, title: &str, points: &[(String, f64, f64, bool)])
         .map_err(|e| plot_error(path, e))?
         .label("Pareto frontier")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| plot_error(path, e))?;
-    root.present().map_err(|e| plot_error(path, e))
+    finish(&mut chart, &root, SeriesLabelPosition::LowerLeft, path)
 }
 
 /// Cumulative regret against the best contextual policy (solid) and the best fixed load
@@ -285,14 +281,7 @@ pub fn regret_curves_svg(path: &Path, title: &str, curves: &[crate::runner::adlo
             .label(format!("{} vs best fixed", curve.algorithm))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.mix(0.5)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| plot_error(path, e))?;
-    root.present().map_err(|e| plot_error(path, e))
+    finish(&mut chart, &root, SeriesLabelPosition::UpperLeft, path)
 }
 
 /// Reliability diagram: observed frequency against mean forecast per bin (points sized by
@@ -343,14 +332,7 @@ pub fn reliability_svg(path: &Path, title: &str, bins: &[crate::analysis::foreca
             )
         }))
         .map_err(|e| plot_error(path, e))?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| plot_error(path, e))?;
-    root.present().map_err(|e| plot_error(path, e))
+    finish(&mut chart, &root, SeriesLabelPosition::UpperLeft, path)
 }
 
 /// Win rate per player with its 95% interval: bars from 0 to the rate and error whiskers.
@@ -458,12 +440,5 @@ pub fn sweep_svg(path: &Path, title: &str, x_name: &str, y_name: &str, series: &
             .draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 4, color.filled())))
             .map_err(|e| plot_error(path, e))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| plot_error(path, e))?;
-    root.present().map_err(|e| plot_error(path, e))
+    finish(&mut chart, &root, SeriesLabelPosition::UpperLeft, path)
 }
