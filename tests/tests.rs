@@ -6,6 +6,7 @@ mod cli;
 mod conformance;
 mod determinism;
 mod mechanism;
+mod plugins;
 mod scenarios;
 mod scoring;
 mod support;

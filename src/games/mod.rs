@@ -56,6 +56,46 @@ impl Registered for dhumbal::Dhumbal {
     }
 }
 
+/// Registers a policy of your own for game `G`, usable from scenario files
+/// (`policy = "<name>"`), `mechsim list policies` and every command of `mechsim::cli::main`.
+/// Fails if the game already has a policy of that name.
+///
+/// ```
+/// use mechsim::core::{Action, Policy, SimRng, State};
+/// use mechsim::games::dhumbal::{Dhumbal, DhumbalState};
+/// use mechsim::games::register_policy;
+/// use mechsim::policies::PolicyEntry;
+///
+/// struct FirstLegal;
+///
+/// impl Policy<Dhumbal> for FirstLegal {
+///     fn act(&mut self, state: &DhumbalState, _player: usize, _rng: &mut SimRng) -> Action {
+///         state.legal_actions()[0]
+///     }
+/// }
+///
+/// register_policy::<Dhumbal>(PolicyEntry {
+///     name: "first-legal-doc",
+///     help: "always the lowest legal action id",
+///     params: &[],
+///     build: |_, _| Ok(Box::new(FirstLegal)),
+/// })
+/// .unwrap();
+/// let entry = mechsim::runner::registry::game("dhumbal").unwrap();
+/// assert!((entry.policies)().iter().any(|p| p.name == "first-legal-doc"));
+/// ```
+pub fn register_policy<G: Registered + 'static>(entry: PolicyEntry<G>) -> Result<(), String> {
+    if G::policies().iter().any(|p| p.name == entry.name) {
+        return Err(format!(
+            "game `{}` already has a policy named \"{}\"; choose another name",
+            G::NAME,
+            entry.name
+        ));
+    }
+    crate::policies::add_user_policy(entry);
+    Ok(())
+}
+
 fn players_in(spec: &GameSpec, range: (usize, usize)) -> Result<usize, String> {
     if (range.0..=range.1).contains(&spec.players) {
         Ok(spec.players)

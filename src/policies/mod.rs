@@ -1,11 +1,16 @@
 //! Built-in policies, one file each, and how a scenario's `[[seats]]` entry becomes one.
 //! A policy registers with one `PolicyEntry` line: game-generic policies in
-//! `generic_policies`, game-specific ones in that game's `Registered::policies`.
+//! `generic_policies`, game-specific ones in that game's `Registered::policies`; programs
+//! that use mechsim as a library add theirs at run time with `games::register_policy`.
 
 pub mod dhumbal_heuristic;
 pub mod learned;
 pub mod random;
 pub mod search;
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use crate::core::game::Game;
 use crate::core::params::{ParamSpec, Params};
@@ -56,9 +61,48 @@ pub struct PolicyEntry<G: Game> {
     pub build: PolicyBuilder<G>,
 }
 
-/// Policies that play any game.
-pub fn generic_policies<G: Game>() -> Vec<PolicyEntry<G>> {
+impl<G: Game> Clone for PolicyEntry<G> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<G: Game> Copy for PolicyEntry<G> {}
+
+/// Policies registered at run time by a program that uses mechsim as a library, per game
+/// type (see `games::register_policy`).
+type Registered = Mutex<HashMap<TypeId, Box<dyn Any + Send>>>;
+
+fn user_registry() -> &'static Registered {
+    static REGISTRY: OnceLock<Registered> = OnceLock::new();
+    REGISTRY.get_or_init(Default::default)
+}
+
+/// Adds `entry` to the run-time registry of game `G` (no duplicate check: see
+/// `games::register_policy`, the public entry point).
+pub(crate) fn add_user_policy<G: Game + 'static>(entry: PolicyEntry<G>) {
+    let mut map = user_registry().lock().unwrap_or_else(|p| p.into_inner());
+    let list = map
+        .entry(TypeId::of::<G>())
+        .or_insert_with(|| Box::new(Vec::<PolicyEntry<G>>::new()));
+    if let Some(list) = list.downcast_mut::<Vec<PolicyEntry<G>>>() {
+        list.push(entry);
+    }
+}
+
+/// The policies registered at run time for game `G`.
+pub fn user_policies<G: Game + 'static>() -> Vec<PolicyEntry<G>> {
+    let map = user_registry().lock().unwrap_or_else(|p| p.into_inner());
+    map.get(&TypeId::of::<G>())
+        .and_then(|l| l.downcast_ref::<Vec<PolicyEntry<G>>>())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Policies that play any game, then the ones registered at run time for this game.
+pub fn generic_policies<G: Game + 'static>() -> Vec<PolicyEntry<G>> {
     let mut list = vec![random::entry::<G>()];
     list.extend(learned::entries::<G>());
+    list.extend(user_policies::<G>());
     list
 }
