@@ -1,7 +1,7 @@
 //! The readable end-of-run report: one line per participant (win rate with its Wilson 95%
 //! interval, mean payoff, the game's own metrics such as Dhumbal's Jhyap calls and success,
 //! cards discarded and risk correlation, and ms per decision), then every pairwise test with
-//! its Bonferroni verdict. Solver runs get their curve and result instead.
+//! its Bonferroni and Holm verdicts. Solver runs get their curve and result instead.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -120,14 +120,16 @@ pub fn render(plan: &TournamentPlan, result: &TournamentResult, wall_seconds: f6
         let pair_width = s.pairwise.iter().map(|p| p.a.len() + p.b.len() + 4).max().unwrap_or(10);
         let _ = writeln!(
             out,
-            "{:<12} {:<pw$} {:>9} {:>9} {:>10} {:>9} {:<16}",
+            "{:<12} {:<pw$} {:>9} {:>9} {:>10} {:>9} {:<16} {:>10} {:<5}",
             "metric",
             "pair",
             "t",
             "df",
             "p",
             "Cohen d",
-            "verdict",
+            "Bonferroni",
+            "Holm p",
+            "Holm",
             pw = pair_width
         );
         for p in &s.pairwise {
@@ -138,7 +140,7 @@ pub fn render(plan: &TournamentPlan, result: &TournamentResult, wall_seconds: f6
             };
             let _ = writeln!(
                 out,
-                "{:<12} {:<pw$} {:>9.3} {:>9.1} {:>10.3e} {:>9.3} {:<16}",
+                "{:<12} {:<pw$} {:>9.3} {:>9.1} {:>10.3e} {:>9.3} {:<16} {:>10.3e} {:<5}",
                 p.metric,
                 format!("{} vs {}", p.a, p.b),
                 p.welch_t,
@@ -146,6 +148,8 @@ pub fn render(plan: &TournamentPlan, result: &TournamentResult, wall_seconds: f6
                 p.p,
                 p.cohens_d,
                 verdict,
+                p.holm_p,
+                if p.holm_significant { "yes" } else { "no" },
                 pw = pair_width
             );
         }
