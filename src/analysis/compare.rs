@@ -169,9 +169,7 @@ pub fn bradley_terry_elo(players: usize, matches: &[Match]) -> Vec<f64> {
 /// A Poisson(lambda) draw: inversion below 30, the normal approximation above.
 fn poisson(rng: &mut SimRng, lambda: f64) -> f64 {
     if lambda >= 30.0 {
-        let u1 = rng.unit().max(f64::MIN_POSITIVE);
-        let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * rng.unit()).cos();
-        return (lambda + lambda.sqrt() * z).round().max(0.0);
+        return (lambda + lambda.sqrt() * rng.normal()).round().max(0.0);
     }
     let (mut k, mut p) = (0.0, (-lambda).exp());
     let mut cumulative = p;

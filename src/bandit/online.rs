@@ -138,13 +138,6 @@ impl Thompson {
     }
 }
 
-/// A standard normal draw (Box-Muller).
-pub fn standard_normal(rng: &mut SimRng) -> f64 {
-    let u1 = rng.unit().max(f64::MIN_POSITIVE);
-    let u2 = rng.unit();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
 impl Bandit for Thompson {
     fn choose(&mut self, _x: &[f64], rng: &mut SimRng) -> usize {
         let draws: Vec<f64> = self
@@ -152,7 +145,7 @@ impl Bandit for Thompson {
             .means
             .iter()
             .zip(&self.stats.counts)
-            .map(|(m, n)| m + self.sigma / (n + 1.0).sqrt() * standard_normal(rng))
+            .map(|(m, n)| m + self.sigma / (n + 1.0).sqrt() * rng.normal())
             .collect();
         Means::argmax(draws.into_iter())
     }
@@ -257,7 +250,7 @@ mod tests {
         for _ in 0..rounds {
             let a = b.choose(&x, &mut rng);
             best += usize::from(a == 2);
-            let r = f64::from(u8::from(a == 2)) + 0.3 * standard_normal(&mut rng);
+            let r = f64::from(u8::from(a == 2)) + 0.3 * rng.normal();
             b.update(&x, a, r);
         }
         best as f64 / rounds as f64

@@ -48,6 +48,13 @@ fn col(header: &[String], name: &str) -> Option<usize> {
     header.iter().position(|h| h == name)
 }
 
+/// Where a rounds.csv keeps each seat's payoff (`coin_change`, else `return`) and its win
+/// flag (`won`; without it, a win is a positive payoff): shared by `analyze` and `sweep`.
+pub(super) fn outcome_columns(header: &[String]) -> Option<(usize, Option<usize>)> {
+    let payoff = col(header, "coin_change").or_else(|| col(header, "return"))?;
+    Some((payoff, col(header, "won")))
+}
+
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
@@ -104,15 +111,12 @@ fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyh
         need("seat")?,
         need("label")?,
     );
-    let c_payoff = col(&header, "coin_change")
-        .or_else(|| col(&header, "return"))
-        .with_context(|| {
-            format!(
-                "{}: no payoff column (`coin_change` or `return`)",
-                rounds_path.display()
-            )
-        })?;
-    let c_won = col(&header, "won");
+    let (c_payoff, c_won) = outcome_columns(&header).with_context(|| {
+        format!(
+            "{}: no payoff column (`coin_change` or `return`)",
+            rounds_path.display()
+        )
+    })?;
     let number = |r: &csv::ByteRecord, c: usize, line: usize| -> anyhow::Result<f64> {
         let t = std::str::from_utf8(r.get(c).unwrap_or(b"")).unwrap_or("");
         match t {

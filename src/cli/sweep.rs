@@ -323,16 +323,15 @@ pub fn run(
             .iter()
             .position(|h| h == "label")
             .context("rounds.csv without `label`")?;
-        let payoff = header
-            .iter()
-            .position(|h| h == "coin_change" || h == "return")
-            .context("rounds.csv without a payoff column")?;
-        let won = header.iter().position(|h| h == "won");
+        let (payoff, won) = super::analyze::outcome_columns(&header).context("rounds.csv without a payoff column")?;
         let mut stats: Vec<(String, Vec<f64>, u64)> = Vec::new();
         for rec in reader.records() {
             let rec = rec?;
             let name = rec.get(label).unwrap_or("").to_string();
-            let v: f64 = rec.get(payoff).unwrap_or("0").parse().unwrap_or(0.0);
+            let text = rec.get(payoff).unwrap_or("");
+            let v: f64 = text
+                .parse()
+                .with_context(|| format!("cell {}: payoff \"{text}\" is not a number", cell.name))?;
             let w = match won {
                 Some(i) => u64::from(rec.get(i) == Some("true")),
                 None => u64::from(v > 0.0),

@@ -125,6 +125,13 @@ impl SimRng {
         self.inner.random::<f64>()
     }
 
+    /// A standard normal draw (Box-Muller; uses two uniforms).
+    pub fn normal(&mut self) -> f64 {
+        let u1 = self.unit().max(f64::MIN_POSITIVE);
+        let u2 = self.unit();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+
     /// A uniform 64-bit value (e.g. to key a child stream).
     #[inline]
     pub fn next_u64(&mut self) -> u64 {

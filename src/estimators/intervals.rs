@@ -6,6 +6,7 @@
 use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, Normal};
 
+use crate::analysis::stats;
 use crate::core::rng::{SimRng, derive_seed};
 
 fn z(alpha: f64) -> f64 {
@@ -14,16 +15,11 @@ fn z(alpha: f64) -> f64 {
 
 /// Normal-approximation (1 - alpha) interval of the mean of `values`.
 pub fn normal_interval(values: &[f64], alpha: f64) -> (f64, f64) {
-    let n = values.len();
-    if n == 0 {
+    if values.is_empty() {
         return (f64::NAN, f64::NAN);
     }
-    let mean = values.iter().sum::<f64>() / n as f64;
-    if n < 2 {
-        return (mean, mean);
-    }
-    let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1) as f64;
-    let half = z(alpha) * (var / n as f64).sqrt();
+    let mean = stats::mean(values);
+    let half = z(alpha) * (stats::variance(values) / values.len() as f64).sqrt();
     (mean - half, mean + half)
 }
 

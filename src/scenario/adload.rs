@@ -6,11 +6,10 @@
 use serde::Deserialize;
 
 use super::source::Seg;
-use super::{Ctx, key, parse_named, quoted};
+use super::{Ctx, key, parse_named, quoted, replicate_seeds};
 use crate::bandit::marketplace::MarketConfig;
 use crate::core::error::Result;
 use crate::core::params::unknown_key_message;
-use crate::core::rng::{MAX_REPLICATE_SEED, replicate_seed};
 use crate::estimators::EstimatorSettings;
 use crate::runner::adload::{AdloadPlan, EvaluationSpec, LearningSpec, OnlineSpec, PolicySpec};
 
@@ -147,11 +146,8 @@ impl RawAdload {
         self.seed.unwrap_or(0)
     }
 
-    pub(super) fn output_dir(&self) -> String {
-        self.output
-            .as_ref()
-            .and_then(|o| o.dir.clone())
-            .unwrap_or_else(|| format!("results/{}", self.name))
+    pub(super) fn output_dir(&self) -> std::path::PathBuf {
+        super::output_dir(&self.name, self.output.as_ref())
     }
 }
 
@@ -299,11 +295,7 @@ pub(super) fn validate(ctx: &Ctx<'_>, raw: &RawAdload, seed: u64) -> Result<Adlo
         }
         targets.push((name, spec));
     }
-    let seeds = |n: u64| {
-        (0..n)
-            .map(|r| replicate_seed(seed, r) & MAX_REPLICATE_SEED)
-            .collect::<Vec<_>>()
-    };
+    let seeds = |n: u64| replicate_seeds(seed, n);
     let evaluation = match &raw.evaluation {
         None => None,
         Some(e) => {
@@ -394,10 +386,7 @@ pub(super) fn validate(ctx: &Ctx<'_>, raw: &RawAdload, seed: u64) -> Result<Adlo
                     &[key("online"), key("seeds")],
                     o.seeds.unwrap_or(1),
                     1..=1000,
-                )?)
-                .into_iter()
-                .map(|s| s ^ 0x0B1E)
-                .collect(),
+                )?),
             })
         }
     };

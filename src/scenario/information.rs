@@ -7,10 +7,9 @@
 use serde::Deserialize;
 
 use super::source::Seg;
-use super::{Ctx, key, parse_named, quoted};
+use super::{Ctx, key, parse_named, quoted, replicate_seeds};
 use crate::core::error::Result;
 use crate::core::params::value_hint;
-use crate::core::rng::{MAX_REPLICATE_SEED, replicate_seed};
 use crate::mechanism::instance::FieldSeg;
 use crate::mechanism::online::OnlineConfig;
 use crate::mechanism::scoring_rules::ScoringRule;
@@ -155,11 +154,8 @@ impl RawInformation {
         self.seed.unwrap_or(0)
     }
 
-    pub(super) fn output_dir(&self) -> String {
-        self.output
-            .as_ref()
-            .and_then(|o| o.dir.clone())
-            .unwrap_or_else(|| format!("results/{}", self.name))
+    pub(super) fn output_dir(&self) -> std::path::PathBuf {
+        super::output_dir(&self.name, self.output.as_ref())
     }
 }
 
@@ -182,12 +178,6 @@ fn positive(ctx: &Ctx<'_>, at: &[Seg], value: f64) -> Result<f64> {
     } else {
         Err(ctx.error_at(at, false, format!("must be a positive number, found {value}")))
     }
-}
-
-fn replicate_seeds(seed: u64, count: u64) -> Vec<u64> {
-    (0..count)
-        .map(|r| replicate_seed(seed, r) & MAX_REPLICATE_SEED)
-        .collect()
 }
 
 /// Validates an information scenario into a plan.

@@ -242,7 +242,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario> {
             seed,
             game: None,
             plan: Plan::Adload(Box::new(plan)),
-            output_dir: PathBuf::from(raw.output_dir()),
+            output_dir: raw.output_dir(),
         });
     }
     let raw: RawScenario = toml::from_str(text).map_err(|e| ctx.serde_error(&e))?;
@@ -279,7 +279,7 @@ fn validate_information(ctx: &Ctx<'_>, raw: information::RawInformation, text: &
         seed,
         game: None,
         plan: Plan::Information(Box::new(plan)),
-        output_dir: PathBuf::from(raw.output_dir()),
+        output_dir: raw.output_dir(),
     })
 }
 
@@ -401,12 +401,7 @@ fn validate(ctx: &Ctx<'_>, raw: RawScenario, text: &str) -> Result<Scenario> {
         ));
     }
     let seed = raw.seed.unwrap_or(0);
-    let output_dir = PathBuf::from(
-        raw.output
-            .as_ref()
-            .and_then(|o| o.dir.clone())
-            .unwrap_or_else(|| format!("results/{}", raw.name)),
-    );
+    let output_dir = output_dir(&raw.name, raw.output.as_ref());
     let hash = file_hash(text);
     let (game, plan) = match raw.kind.as_str() {
         "solve" => validate_solve(ctx, &raw, seed)?,
@@ -597,9 +592,7 @@ fn validate_tournament(ctx: &Ctx<'_>, raw: &RawScenario, seed: u64) -> Result<(G
     };
     let seeds = match &raw.seeds {
         None => vec![replicate_seed(seed, 0)],
-        Some(toml::Value::Integer(n)) if (1..=100_000).contains(n) => {
-            (0..*n as u64).map(|r| replicate_seed(seed, r)).collect()
-        }
+        Some(toml::Value::Integer(n)) if (1..=100_000).contains(n) => replicate_seeds(seed, *n as u64),
         Some(toml::Value::Array(items)) if !items.is_empty() => {
             let mut list = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
@@ -745,6 +738,20 @@ fn parse_named<T>(
             format!("unknown {what} \"{name}\"{hint} (valid: {})", quoted(names)),
         )
     })
+}
+
+/// `[output] dir`, or `results/<name>`.
+fn output_dir(name: &str, output: Option<&RawOutput>) -> PathBuf {
+    PathBuf::from(
+        output
+            .and_then(|o| o.dir.clone())
+            .unwrap_or_else(|| format!("results/{name}")),
+    )
+}
+
+/// The seeds of replicates 0..count of a scenario seeded `seed`.
+fn replicate_seeds(seed: u64, count: u64) -> Vec<u64> {
+    (0..count).map(|r| replicate_seed(seed, r)).collect()
 }
 
 fn quoted(items: &[&str]) -> String {
