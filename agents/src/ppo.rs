@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use burn::module::{AutodiffModule, Module};
+use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::prelude::ToElement;
@@ -94,12 +94,25 @@ pub struct CheckpointMeta {
     pub updates: u64,
 }
 
+/// Forces burn's lazily initialised parameters to draw their values now.
+struct Materialise;
+
+impl<B: Backend> ModuleVisitor<B> for Materialise {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let _ = param.val();
+    }
+}
+
 /// Seeds the backend and initialises a network under a process-wide lock, so learners
-/// built concurrently stay reproducible.
-pub(crate) fn seeded_init<B: Backend, M>(device: &B::Device, seed: u64, init: impl FnOnce() -> M) -> M {
+/// built concurrently stay reproducible. burn initialises parameters lazily (on first use),
+/// so every parameter is materialised before the lock is released; otherwise another
+/// thread's seeding could interleave with the draws.
+pub(crate) fn seeded_init<B: Backend, M: Module<B>>(device: &B::Device, seed: u64, init: impl FnOnce() -> M) -> M {
     let _guard = INIT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     B::seed(device, seed);
-    init()
+    let model = init();
+    model.visit(&mut Materialise);
+    model
 }
 
 /// Writes a checkpoint's side file.
