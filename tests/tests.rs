@@ -7,6 +7,7 @@ mod conformance;
 mod determinism;
 mod mechanism;
 mod plugins;
+mod protocol;
 mod scenarios;
 mod scoring;
 mod support;

@@ -155,24 +155,50 @@ pub fn render(plan: &TournamentPlan, result: &TournamentResult, wall_seconds: f6
         }
     }
     let decisions: usize = result.replicates.iter().map(|r| r.decisions.len()).sum();
-    if decisions > 0 {
-        let sims: u64 = result
-            .replicates
-            .iter()
-            .flat_map(|r| &r.decisions)
-            .map(|d| d.stats.simulations)
-            .sum();
-        let ns: u64 = result
-            .replicates
-            .iter()
-            .flat_map(|r| &r.decisions)
-            .map(|d| d.wall_ns)
-            .sum();
+    let logged = || result.replicates.iter().flat_map(|r| &r.decisions);
+    let searched: Vec<_> = logged().filter_map(|d| d.stats.map(|s| (s, d.wall_ns))).collect();
+    if !searched.is_empty() {
+        let sims: u64 = searched.iter().map(|(s, _)| s.simulations).sum();
+        let ns: u64 = searched.iter().map(|(_, ns)| ns).sum();
+        let n = searched.len() as f64;
         let _ = writeln!(
             out,
-            "\nsearch: {decisions} decisions, {:.0} simulations per decision, {:.0} simulations/s",
-            sims as f64 / decisions as f64,
+            "\nsearch: {} decisions, {:.0} simulations per decision, {:.0} simulations/s",
+            searched.len(),
+            sims as f64 / n,
             if ns == 0 { 0.0 } else { sims as f64 / (ns as f64 / 1e9) }
+        );
+    }
+    let external: Vec<_> = logged()
+        .filter_map(|d| d.note.as_ref().map(|n| (n, d.wall_ns)))
+        .collect();
+    if !external.is_empty() {
+        // Throughput over the decisions the agents answered (faults are not round trips).
+        let answered: Vec<u64> = external
+            .iter()
+            .filter(|(n, _)| n.fault.is_none())
+            .map(|(_, ns)| *ns)
+            .collect();
+        let ns: u64 = answered.iter().sum();
+        let mut faults: std::collections::BTreeMap<&str, usize> = Default::default();
+        for (n, _) in &external {
+            if let Some(f) = &n.fault {
+                *faults.entry(f.kind).or_default() += 1;
+            }
+        }
+        let faults = if faults.is_empty() {
+            "no faults".to_string()
+        } else {
+            let parts: Vec<String> = faults.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            format!("faults: {}", parts.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "\nexternal agents: {} decisions ({:.0}/s over the run), {} answered with a mean wait of {:.1} us; {faults}",
+            external.len(),
+            external.len() as f64 / wall_seconds.max(1e-9),
+            answered.len(),
+            ns as f64 / answered.len().max(1) as f64 / 1e3
         );
     }
     let _ = writeln!(

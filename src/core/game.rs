@@ -43,6 +43,11 @@ pub trait Game: Send + Sync + 'static {
     fn action_label(&self, action: Action) -> String {
         format!("action {action}")
     }
+    /// Every rule in force as JSON (external agents receive it in the handshake); `{}` for
+    /// games without variants.
+    fn rules_json(&self) -> serde_json::Value {
+        serde_json::Value::Object(Default::default())
+    }
 }
 
 /// A position. A cheap `Clone`: search clones it per simulation.
@@ -59,6 +64,12 @@ pub trait State: Clone + Send + Sync + 'static {
     fn observation(&self, player: usize, out: &mut [f32]);
     /// A hash identifying `player`'s information state (what they know).
     fn information_state_key(&self, player: usize) -> u64;
+    /// `player`'s observation in a readable, structured form (card names, boards) for
+    /// external agents and logs. Like `observation`, it must hold only what `player` may
+    /// know. `null` for games that have none.
+    fn observation_view(&self, _player: usize) -> serde_json::Value {
+        serde_json::Value::Null
+    }
     /// Writes the legal actions into `out` (cleared first): the allocation-free form that
     /// rollouts use. Games override it when they can fill a buffer directly.
     fn legal_actions_into(&self, out: &mut Vec<Action>) {

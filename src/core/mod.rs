@@ -12,6 +12,6 @@ pub mod tournament;
 pub use error::{Error, Result};
 pub use game::{Action, Game, Resample, State, Turn};
 pub use params::{GameSpec, ParamKind, ParamSpec, ParamValue, Params};
-pub use policy::{Policy, SearchStats};
+pub use policy::{DecisionNote, FaultOutcome, Policy, PolicyFault, RoundReport, SearchStats, SeatInfo};
 pub use rng::SimRng;
 pub use tournament::{MetricValue, SeatMetrics, Tournament};

@@ -31,6 +31,12 @@ pub enum ParamKind {
     PolicyName,
     /// A path to an existing file (relative to the working directory).
     Path,
+    /// Any non-empty string.
+    Text,
+    /// A non-empty list of strings (e.g. a command line).
+    StringList,
+    /// A table of string values (e.g. environment variables).
+    StringMap,
 }
 
 impl fmt::Display for ParamKind {
@@ -45,6 +51,9 @@ impl fmt::Display for ParamKind {
             }
             ParamKind::PolicyName => write!(f, "the name of a non-search policy of this game"),
             ParamKind::Path => write!(f, "a path to an existing file"),
+            ParamKind::Text => write!(f, "a non-empty string"),
+            ParamKind::StringList => write!(f, "a non-empty list of strings"),
+            ParamKind::StringMap => write!(f, "a table of strings"),
         }
     }
 }
@@ -71,6 +80,10 @@ pub enum ParamValue {
     Bool(bool),
     /// A string.
     Str(String),
+    /// A list of strings.
+    List(Vec<String>),
+    /// A table of strings, sorted by key.
+    Map(BTreeMap<String, String>),
 }
 
 impl ParamValue {
@@ -81,6 +94,8 @@ impl ParamValue {
             ParamValue::Float(_) => "float",
             ParamValue::Bool(_) => "boolean",
             ParamValue::Str(_) => "string",
+            ParamValue::List(_) => "array",
+            ParamValue::Map(_) => "table",
         }
     }
 }
@@ -113,6 +128,9 @@ impl ParamSpec {
                 "`{}` must be {}, but \"{s}\" is not a file",
                 self.name, self.kind
             )),
+            (ParamKind::Text, ParamValue::Str(s)) if !s.trim().is_empty() => Ok(ParamValue::Str(s)),
+            (ParamKind::StringList, ParamValue::List(items)) if !items.is_empty() => Ok(ParamValue::List(items)),
+            (ParamKind::StringMap, ParamValue::Map(map)) => Ok(ParamValue::Map(map)),
             (ParamKind::Choice(choices), ParamValue::Str(s)) => {
                 if choices.contains(&s.as_str()) {
                     Ok(ParamValue::Str(s))
@@ -132,6 +150,8 @@ fn display_value(v: &ParamValue) -> String {
         ParamValue::Float(x) => x.to_string(),
         ParamValue::Bool(b) => b.to_string(),
         ParamValue::Str(s) => format!("\"{s}\""),
+        ParamValue::List(items) => format!("{items:?}"),
+        ParamValue::Map(map) => format!("{map:?}"),
     }
 }
 
@@ -208,6 +228,28 @@ impl Params {
             Some(ParamValue::Str(v)) => Some(v.as_str()),
             _ => None,
         }
+    }
+
+    /// A list-of-strings parameter, if set.
+    pub fn list(&self, key: &str) -> Option<&[String]> {
+        match self.values.get(key) {
+            Some(ParamValue::List(v)) => Some(v.as_slice()),
+            _ => None,
+        }
+    }
+
+    /// A table-of-strings parameter, if set.
+    pub fn map(&self, key: &str) -> Option<&BTreeMap<String, String>> {
+        match self.values.get(key) {
+            Some(ParamValue::Map(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Stores `value` under `key` without a spec: for values the scenario layer derives
+    /// itself (e.g. an external agent's working directory, resolved against the file).
+    pub fn insert_derived(&mut self, key: &str, value: ParamValue) {
+        self.values.insert(key.to_string(), value);
     }
 
     /// Lowers an integer parameter to at most `max`, setting it if absent (used to scale

@@ -146,6 +146,22 @@ impl State for ConnectFourState {
             None => vec![0.0, 0.0],
         }
     }
+    /// The board as six rows, top first, of `x` (player 0), `o` and `.`; actions are columns.
+    fn observation_view(&self, player: usize) -> serde_json::Value {
+        let rows: Vec<String> = (0..ROWS)
+            .rev()
+            .map(|row| {
+                (0..COLS)
+                    .map(|col| match self.cell(row, col) {
+                        Some(0) => 'x',
+                        Some(_) => 'o',
+                        None => '.',
+                    })
+                    .collect()
+            })
+            .collect();
+        serde_json::json!({ "player": player, "mark": if player == 0 { "x" } else { "o" }, "board": rows })
+    }
     fn observation(&self, _player: usize, out: &mut [f32]) {
         out.fill(0.0);
         for row in 0..ROWS {

@@ -160,6 +160,21 @@ impl State for KuhnState {
             })
             .collect()
     }
+    /// Own card (J, Q, K, and A with three players), the betting so far, the pot.
+    fn observation_view(&self, player: usize) -> serde_json::Value {
+        const NAMES: [&str; 4] = ["J", "Q", "K", "A"];
+        let bets: Vec<&str> = self
+            .bets
+            .iter()
+            .map(|a| if u32::from(*a) == PASS { "pass" } else { "bet" })
+            .collect();
+        serde_json::json!({
+            "player": player,
+            "card": self.card(player).map(|c| NAMES[c as usize]),
+            "bets": bets,
+            "pot": self.pot,
+        })
+    }
     fn observation(&self, player: usize, out: &mut [f32]) {
         let n = self.players;
         out.fill(0.0);

@@ -254,6 +254,26 @@ impl State for LeducState {
             })
             .collect()
     }
+    /// Own private card and the public card by rank index (0 = J, 1 = Q, 2 = K, ...; two
+    /// suits each), the betting of both rounds, own contribution and the stakes.
+    fn observation_view(&self, player: usize) -> serde_json::Value {
+        let name = |a: &u8| match u32::from(*a) {
+            FOLD => "fold",
+            CALL => "call",
+            _ => "raise",
+        };
+        let rounds: Vec<Vec<&str>> = self.sequences.iter().map(|s| s.iter().map(name).collect()).collect();
+        serde_json::json!({
+            "player": player,
+            "private_card": self.private_card(player),
+            "public_card": self.public,
+            "betting_round": self.round,
+            "betting": rounds,
+            "contribution": self.contributions.get(player),
+            "stakes": self.stakes,
+            "folded": self.folded,
+        })
+    }
     fn observation(&self, player: usize, out: &mut [f32]) {
         let n = self.players;
         let deck = self.deck_size();

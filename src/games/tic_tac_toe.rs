@@ -140,6 +140,20 @@ impl State for TicTacToeState {
             None => vec![0.0, 0.0],
         }
     }
+    /// The board as three rows of `x`, `o` and `.` (cell ids 0-8 row by row), whose turn.
+    fn observation_view(&self, player: usize) -> serde_json::Value {
+        let mark = |c: u8| match c {
+            1 => 'x',
+            2 => 'o',
+            _ => '.',
+        };
+        let rows: Vec<String> = self
+            .board
+            .chunks(3)
+            .map(|r| r.iter().map(|c| mark(*c)).collect())
+            .collect();
+        serde_json::json!({ "player": player, "mark": if player == 0 { "x" } else { "o" }, "board": rows })
+    }
     fn observation(&self, _player: usize, out: &mut [f32]) {
         out.fill(0.0);
         for (cell, v) in self.board.iter().enumerate() {

@@ -136,7 +136,7 @@ pub fn write_rounds_csv(path: &Path, plan: &TournamentPlan, result: &TournamentR
         .map(String::from)
         .to_vec();
     header.extend(result.columns.iter().map(|c| c.to_string()));
-    header.extend(["decisions", "illegal_actions"].map(String::from));
+    header.extend(["decisions", "illegal_actions", "faults", "forfeited"].map(String::from));
     let rows = result.replicates.iter().flat_map(|rep| {
         rep.rows.iter().map(move |r| {
             let seat = &plan.seats[r.participant];
@@ -152,6 +152,8 @@ pub fn write_rounds_csv(path: &Path, plan: &TournamentPlan, result: &TournamentR
             row.extend(r.metrics.values.iter().map(|(_, v)| v.to_csv_field()));
             row.push(r.decisions.to_string());
             row.push(r.illegal_actions.to_string());
+            row.push(r.faults.to_string());
+            row.push(r.forfeited.to_string());
             row
         })
     });
@@ -177,8 +179,8 @@ fn write_timing_csv(path: &Path, plan: &TournamentPlan, result: &TournamentResul
     write_csv(path, &header, rows)
 }
 
-/// Writes `decisions.csv`: one row per search decision (every column but `wall_ns` is
-/// reproducible).
+/// Writes `decisions.csv`: one row per search decision and per external agent's answer
+/// (every column but `wall_ns` is reproducible, except where an agent's timeouts are).
 pub fn write_decisions_csv(path: &Path, plan: &TournamentPlan, result: &TournamentResult) -> Result<()> {
     let header = [
         "scenario",
@@ -193,11 +195,22 @@ pub fn write_decisions_csv(path: &Path, plan: &TournamentPlan, result: &Tourname
         "root_value",
         "tree_nodes",
         "win_probability",
+        "probabilities",
+        "fault",
         "wall_ns",
     ]
     .map(String::from);
     let rows = result.replicates.iter().flat_map(|rep| {
         rep.decisions.iter().map(move |d| {
+            let note = d.note.as_ref();
+            let value = d.stats.map(|s| s.root_value).or(note.and_then(|n| n.value));
+            let win = d
+                .stats
+                .and_then(|s| s.win_probability)
+                .or(note.and_then(|n| n.win_probability));
+            let probabilities: Vec<String> = note
+                .map(|n| n.probabilities.iter().map(|(a, p)| format!("{a}:{p}")).collect())
+                .unwrap_or_default();
             vec![
                 plan.scenario.clone(),
                 rep.seed.to_string(),
@@ -207,10 +220,14 @@ pub fn write_decisions_csv(path: &Path, plan: &TournamentPlan, result: &Tourname
                 d.decision.to_string(),
                 d.action.to_string(),
                 d.action_label.clone(),
-                d.stats.simulations.to_string(),
-                d.stats.root_value.to_string(),
-                d.stats.tree_nodes.to_string(),
-                d.stats.win_probability.map(|p| p.to_string()).unwrap_or_default(),
+                d.stats.map(|s| s.simulations.to_string()).unwrap_or_default(),
+                value.map(|v| v.to_string()).unwrap_or_default(),
+                d.stats.map(|s| s.tree_nodes.to_string()).unwrap_or_default(),
+                win.map(|p| p.to_string()).unwrap_or_default(),
+                probabilities.join(";"),
+                note.and_then(|n| n.fault.as_ref())
+                    .map(|f| f.kind.to_string())
+                    .unwrap_or_default(),
                 d.wall_ns.to_string(),
             ]
         })

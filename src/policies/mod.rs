@@ -4,6 +4,7 @@
 //! that use mechsim as a library add theirs at run time with `games::register_policy`.
 
 pub mod dhumbal_heuristic;
+pub mod external;
 pub mod learned;
 pub mod random;
 pub mod search;
@@ -103,6 +104,7 @@ pub fn user_policies<G: Game + 'static>() -> Vec<PolicyEntry<G>> {
 pub fn generic_policies<G: Game + 'static>() -> Vec<PolicyEntry<G>> {
     let mut list = vec![random::entry::<G>()];
     list.extend(learned::entries::<G>());
+    list.push(external::entry::<G>());
     list.extend(user_policies::<G>());
     list
 }

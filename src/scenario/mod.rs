@@ -7,6 +7,7 @@ pub mod adload;
 pub mod information;
 pub mod source;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -379,8 +380,25 @@ fn to_param(value: &toml::Value) -> std::result::Result<ParamValue, String> {
         toml::Value::Float(f) => Ok(ParamValue::Float(*f)),
         toml::Value::Boolean(b) => Ok(ParamValue::Bool(*b)),
         toml::Value::String(s) => Ok(ParamValue::Str(s.clone())),
+        toml::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                toml::Value::String(s) => Ok(s.clone()),
+                other => Err(format!("item {i} must be a string, found {}", other.type_str())),
+            })
+            .collect::<std::result::Result<Vec<String>, String>>()
+            .map(ParamValue::List),
+        toml::Value::Table(table) => table
+            .iter()
+            .map(|(k, v)| match v {
+                toml::Value::String(s) => Ok((k.clone(), s.clone())),
+                other => Err(format!("`{k}` must be a string, found {}", other.type_str())),
+            })
+            .collect::<std::result::Result<BTreeMap<String, String>, String>>()
+            .map(ParamValue::Map),
         other => Err(format!(
-            "expected a string, number or boolean, found {}",
+            "expected a string, number, boolean, array or table, found {}",
             other.type_str()
         )),
     }
@@ -867,7 +885,7 @@ fn check_policy_name(ctx: &Ctx<'_>, at: &[Seg], game: &str, names: &[&str], name
             names
                 .iter()
                 .copied()
-                .filter(|n| !SEARCH_POLICIES.contains(n) && *n != "random"),
+                .filter(|n| !SEARCH_POLICIES.contains(n) && !matches!(*n, "random" | "external")),
         )
         .collect();
     if usable.contains(&name) {
@@ -959,6 +977,22 @@ fn validate_seat_list(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table], l
                         .map_err(|m| ctx.error_at(&at(k), false, m))?;
                 }
             }
+        }
+        if policy == "external" {
+            let base = ctx.path.parent().unwrap_or(Path::new("."));
+            let base = if base.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                base
+            };
+            crate::policies::external::prepare_seat(&mut params, base).map_err(|(k, m)| {
+                let at = if seat.contains_key(k) {
+                    at(k)
+                } else {
+                    vec![key(list), Seg::Index(i)]
+                };
+                ctx.error_at(&at, false, format!("{m} (policy \"external\")"))
+            })?;
         }
         let label = label.unwrap_or_else(|| policy.clone());
         plans.push(SeatPlan { policy, label, params });

@@ -1,5 +1,5 @@
 //! The only bevy_ecs user: a tournament as a World. Tables and seats are entities; a round's
-//! phases are systems (deal -> decide -> apply -> settle) run in a fixed chain on the
+//! phases are systems (deal -> request -> decide -> apply -> settle) run in a fixed chain on the
 //! single-threaded executor with ambiguity detection on. One World per (scenario, replicate);
 //! parallelism is across Worlds (see `runner`). Many tables run side by side in one World,
 //! each advancing one decision per schedule run, so a batched policy could later answer every
@@ -17,7 +17,7 @@ pub mod training;
 
 use crate::core::error::{Error, Result};
 use crate::core::game::{Action, State, Turn};
-use crate::core::policy::{Policy, SearchStats};
+use crate::core::policy::{DecisionNote, FaultOutcome, Policy, RoundReport, SearchStats, SeatInfo};
 use crate::core::rng::{SimRng, Stream, derive_seed};
 use crate::core::tournament::{SeatMetrics, Tournament};
 
@@ -85,12 +85,17 @@ pub struct RoundRow {
     pub decision_ns: u64,
     /// Illegal actions replaced by the rule set's fallback.
     pub illegal_actions: u32,
+    /// Failed decisions (external agents: timeouts, malformed answers, exits) this round.
+    pub faults: u32,
+    /// Whether the participant forfeited the round (its policy failed under
+    /// `on_error = "forfeit_round"`).
+    pub forfeited: bool,
 }
 
 /// Builds one fresh policy per participant (called once per table).
 pub type PolicyFactory<G> = Box<dyn Fn() -> Result<Vec<Box<dyn Policy<G>>>> + Send + Sync>;
 
-/// One decision of a search policy, with what the search reported.
+/// One logged decision: a search policy's statistics or an external agent's answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecisionRow {
     /// Table index within the replicate.
@@ -105,8 +110,10 @@ pub struct DecisionRow {
     pub action: Action,
     /// Its readable label.
     pub action_label: String,
-    /// The search's statistics.
-    pub stats: SearchStats,
+    /// The search's statistics (search policies).
+    pub stats: Option<SearchStats>,
+    /// What the policy reported besides the action (external agents), fault included.
+    pub note: Option<DecisionNote>,
     /// Wall time of the decision (not reproducible).
     pub wall_ns: u64,
 }
@@ -175,6 +182,8 @@ struct Tally {
     decisions: u32,
     decision_ns: u64,
     illegal: u32,
+    faults: u32,
+    forfeited: bool,
 }
 
 /// A table: its game state, ledger and seating.
@@ -219,6 +228,23 @@ fn deal<G: Tournament>(game: Res<GameRes<G>>, config: Res<Config>, mut tables: Q
     }
 }
 
+/// Lets every waiting seat's policy see its decision before any table decides (external
+/// agents send their requests here, so separate processes think side by side).
+fn request<G: Tournament>(config: Res<Config>, tables: Query<&Table<G>>, mut seats: Query<&mut Seat<G>>) {
+    for table in &tables {
+        let Some(state) = table.state.as_ref() else { continue };
+        let Turn::Player(player) = state.turn() else { continue };
+        let participant = table.players[player];
+        if config.learner == Some(participant) {
+            continue;
+        }
+        if let Ok(mut seat) = seats.get_mut(table.seats[participant]) {
+            let policy = seat.policy.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+            policy.prepare(state, player);
+        }
+    }
+}
+
 fn decide<G: Tournament>(
     game: Res<GameRes<G>>,
     config: Res<Config>,
@@ -255,7 +281,23 @@ fn decide<G: Tournament>(
                 let mut action = policy.act(state, player, &mut seat.rng);
                 let elapsed = started.elapsed().as_nanos() as u64;
                 let tally = &mut table.tallies[participant];
-                if let Some(stats) = policy.last_search() {
+                let stats = policy.last_search();
+                let note = policy.last_note();
+                let fault = note.as_ref().and_then(|n| n.fault.as_ref());
+                if let Some(fault) = fault {
+                    tally.faults += 1;
+                    match fault.outcome {
+                        FaultOutcome::Abort => {
+                            failure.0 = Some(fault.message.clone());
+                            continue;
+                        }
+                        FaultOutcome::ForfeitRound => tally.forfeited = true,
+                        FaultOutcome::Fallback => {}
+                    }
+                    // The rule set decides what a failed decision plays.
+                    action = game.0.fallback_action(state);
+                }
+                if stats.is_some() || note.is_some() {
                     decisions.0.push(DecisionRow {
                         table: table.index,
                         round: table.round,
@@ -264,6 +306,7 @@ fn decide<G: Tournament>(
                         action,
                         action_label: game.0.action_label(action),
                         stats,
+                        note,
                         wall_ns: elapsed,
                     });
                 }
@@ -304,6 +347,7 @@ fn settle<G: Tournament>(
     mut remaining: ResMut<Remaining>,
     progress: Res<Progress>,
     mut tables: Query<&mut Table<G>>,
+    mut seats: Query<&mut Seat<G>>,
 ) {
     let mut finished = 0;
     for mut table in &mut tables {
@@ -316,6 +360,15 @@ fn settle<G: Tournament>(
         for (player, m) in metrics.into_iter().enumerate() {
             let participant = table.players[player];
             let tally = table.tallies[participant];
+            if let Ok(mut seat) = seats.get_mut(table.seats[participant]) {
+                let policy = seat.policy.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+                policy.round_over(&RoundReport {
+                    table: table.index,
+                    round: table.round,
+                    player,
+                    metrics: &m,
+                });
+            }
             log.0.push(RoundRow {
                 table: table.index,
                 round: table.round,
@@ -324,6 +377,8 @@ fn settle<G: Tournament>(
                 decisions: tally.decisions,
                 decision_ns: tally.decision_ns,
                 illegal_actions: tally.illegal,
+                faults: tally.faults,
+                forfeited: tally.forfeited,
             });
         }
         table.round += 1;
@@ -335,18 +390,35 @@ fn settle<G: Tournament>(
     }
 }
 
-/// Spawns one seat per participant of a table, each with its own derived random stream.
-fn spawn_seats<G: Tournament>(world: &mut World, policies: Vec<Box<dyn Policy<G>>>, table_seed: u64) -> Vec<Entity> {
+/// Spawns one seat per participant of table `table`, each with its own derived random
+/// stream, and tells each policy whom it plays for (external agents start here).
+fn spawn_seats<G: Tournament>(
+    world: &mut World,
+    policies: Vec<Box<dyn Policy<G>>>,
+    table: usize,
+    table_seed: u64,
+    labels: &[String],
+) -> Result<Vec<Entity>> {
     policies
         .into_iter()
         .enumerate()
-        .map(|(participant, policy)| {
-            world
+        .map(|(participant, mut policy)| {
+            let seat_seed = derive_seed(table_seed, Stream::Seat, participant as u64);
+            let label = labels.get(participant).map_or("", String::as_str);
+            policy
+                .start(&SeatInfo {
+                    participant,
+                    label,
+                    table,
+                    seed: derive_seed(seat_seed, Stream::Seat, u64::MAX),
+                })
+                .map_err(Error::Run)?;
+            Ok(world
                 .spawn(Seat::<G> {
                     policy: Mutex::new(policy),
-                    rng: SimRng::new(derive_seed(table_seed, Stream::Seat, participant as u64)),
+                    rng: SimRng::new(seat_seed),
                 })
-                .id()
+                .id())
         })
         .collect()
 }
@@ -361,7 +433,7 @@ pub fn run_tournament<G: Tournament + Clone>(setup: TournamentSetup<G>) -> Resul
         let table_seed = derive_seed(setup.replicate_seed, Stream::Table, t as u64);
         let rounds = setup.rounds / tables as u64 + u64::from((t as u64) < setup.rounds % tables as u64);
         total += rounds;
-        let seats = spawn_seats::<G>(&mut world, (setup.make_policies)()?, table_seed);
+        let seats = spawn_seats::<G>(&mut world, (setup.make_policies)()?, t, table_seed, &setup.labels)?;
         world.spawn(Table::<G> {
             index: t,
             seed: table_seed,
@@ -391,7 +463,7 @@ pub fn run_tournament<G: Tournament + Clone>(setup: TournamentSetup<G>) -> Resul
     world.insert_resource(Progress(setup.on_progress));
 
     let mut schedule = phase_schedule();
-    schedule.add_systems((deal::<G>, decide::<G>, apply::<G>, settle::<G>).chain());
+    schedule.add_systems((deal::<G>, request::<G>, decide::<G>, apply::<G>, settle::<G>).chain());
     schedule
         .initialize(&mut world)
         .map_err(|e| Error::Run(format!("tournament schedule did not build: {e}")))?;

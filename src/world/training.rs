@@ -13,7 +13,7 @@ use mechsim_agents::{Batch, Learner, Rollout};
 
 use super::{
     Config, DecisionLog, Failure, GameRes, PolicyFactory, Progress, Remaining, Rotation, RoundLog, RoundRow, Table,
-    apply, deal, decide, phase_schedule, settle, spawn_seats,
+    apply, deal, decide, phase_schedule, request, settle, spawn_seats,
 };
 use crate::core::error::{Error, Result};
 use crate::core::game::{State, Turn};
@@ -178,7 +178,7 @@ impl TrainingWorld {
         let mut world = World::new();
         for t in 0..setup.tables.max(1) {
             let table_seed = derive_seed(setup.seed, Stream::Table, t as u64);
-            let seats = spawn_seats::<G>(&mut world, (setup.make_policies)()?, table_seed);
+            let seats = spawn_seats::<G>(&mut world, (setup.make_policies)()?, t, table_seed, &setup.labels)?;
             world.spawn((
                 Table::<G> {
                     index: t,
@@ -229,6 +229,7 @@ impl TrainingWorld {
         schedule.add_systems(
             (
                 deal::<G>,
+                request::<G>,
                 decide::<G>,
                 decide_learner::<G>,
                 apply::<G>,

@@ -170,6 +170,9 @@ impl Game for Dhumbal {
     fn action_label(&self, action: Action) -> String {
         cards::action_label(action)
     }
+    fn rules_json(&self) -> serde_json::Value {
+        self.rules.to_json()
+    }
     fn max_utility(&self) -> f64 {
         // The largest transfer: every hand at its maximum, capped, paid by one player.
         let max_hand = u32::from(self.rules.rank_values().iter().copied().max().unwrap_or(13)) * HAND_SIZE as u32;
@@ -593,6 +596,57 @@ impl State for DhumbalState {
 
     fn returns(&self) -> Vec<f64> {
         self.payments()[..self.num_players].iter().map(|x| *x as f64).collect()
+    }
+
+    /// What `player` sees, by card name: own hand and its value, the pile, the offer (to the
+    /// player picking), stock size, turns, each opponent's hand size, publicly known cards
+    /// and discards, and every balance at the start of the round. Opponents are listed by
+    /// offset from `player` (1 = next to act after it), as in the observation vector.
+    fn observation_view(&self, player: usize) -> serde_json::Value {
+        let names = |set: CardSet| -> Vec<String> { cards::cards(set).map(cards::card_name).collect() };
+        let pile: Vec<String> = self.pile.iter().map(|c| cards::card_name(*c)).collect();
+        let n = self.num_players;
+        let opponents: Vec<serde_json::Value> = (1..n)
+            .map(|offset| {
+                let other = (player + offset) % n;
+                serde_json::json!({
+                    "offset": offset,
+                    "position": other,
+                    "hand_size": self.hands[other].count_ones(),
+                    "known_cards": names(self.known[other]),
+                    "cards_discarded": self.discarded[other],
+                    "coins": self.coins[other],
+                })
+            })
+            .collect();
+        let to_move = self.phase != Phase::Over && self.current == player;
+        let phase = match (to_move, self.phase) {
+            (false, Phase::Over) => "over",
+            (false, _) => "waiting",
+            (true, Phase::Call) => "call",
+            (true, Phase::Discard) => "discard",
+            (true, Phase::Pick) => "pick",
+            (true, Phase::Over) => "over",
+        };
+        let value = self.hand_value(player);
+        serde_json::json!({
+            "position": player,
+            "players": n,
+            "to_move": self.current,
+            "phase": phase,
+            "hand": names(self.hands[player]),
+            "hand_value": value,
+            "can_call": value <= self.rules.jhyap_threshold,
+            "pile_top": self.pile.last().map(|c| cards::card_name(*c)),
+            "pickup_offer": if to_move { self.offer.map(cards::card_name) } else { None },
+            "discard_pile": pile,
+            "stock_size": self.stock.len(),
+            "turns": self.turns,
+            "turn_cap": self.rules.turn_cap,
+            "coins": self.coins[player],
+            "cards_discarded": self.discarded[player],
+            "opponents": opponents,
+        })
     }
 
     fn observation(&self, player: usize, out: &mut [f32]) {

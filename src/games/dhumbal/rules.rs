@@ -143,6 +143,29 @@ impl DhumbalRules {
         v
     }
 
+    /// Every rule as JSON, keyed like the scenario overrides (plus `rule_set` and the card
+    /// values), for external agents.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "rule_set": match self.rule_set { RuleSet::Paper => "paper", RuleSet::Traditional => "traditional" },
+            "face_cards": if self.face_values == [10, 10, 10] { "ten" } else { "rank" },
+            "card_values": self.rank_values(),
+            "jhyap_threshold": self.jhyap_threshold,
+            "ace_high_runs": self.ace_high_runs,
+            "pickup": match self.pickup { Pickup::OwnDiscard => "own_discard", Pickup::PreviousDiscard => "previous_discard" },
+            "starting_coins": self.starting_coins,
+            "turn_cap": self.turn_cap,
+            "empty_stock": match self.empty_stock { EmptyStock::Reshuffle => "reshuffle", EmptyStock::Showdown => "showdown" },
+            "call_wins_ties": self.call_wins_ties,
+            "scoring": match self.scoring { Scoring::Coins => "coins", Scoring::Points => "points" },
+            "payment_cap": self.payment_cap,
+            "failed_call_penalty": self.failed_call_penalty,
+            "elimination_limit": self.elimination_limit,
+            "rotate_start": self.rotate_start,
+            "illegal_discard": match self.illegal_discard { IllegalDiscard::HighestCard => "highest_card", IllegalDiscard::Abort => "abort" },
+        })
+    }
+
     /// Named base set plus overrides (already checked against `PARAMS`).
     pub fn from_params(base: &str, params: &Params) -> Result<Self, String> {
         let mut r = match base {

@@ -448,7 +448,17 @@ fn resampling_respects_everything_the_player_knows() {
         }
         assert_eq!(r.information_state_key(me), s.information_state_key(me));
         assert_eq!(r.legal_actions(), s.legal_actions());
+        // What external agents and learners get is the player's own information only: it
+        // cannot tell this state from any redraw of what the player cannot see.
+        assert_eq!(r.observation_view(me), s.observation_view(me));
+        let (mut a, mut b) = (vec![0f32; obs::LEN], vec![0f32; obs::LEN]);
+        r.observation(me, &mut a);
+        s.observation(me, &mut b);
+        assert_eq!(a, b);
     }
+    let view = s.observation_view(me);
+    assert_eq!(view["hand"].as_array().unwrap().len(), s.hand(me).count_ones() as usize);
+    assert_eq!(view["opponents"].as_array().unwrap().len(), s.num_players() - 1);
 }
 
 fn all_cards(s: &DhumbalState) -> Vec<Card> {

@@ -1,0 +1,339 @@
+//! Agents in any language, over the JSON-lines process protocol: the `echo_agent` example
+//! (a minimal Rust agent) plays from scenario files, sees only what the scenario gives it
+//! (environment, working directory) and its answers are logged; every way an untrusted
+//! agent can misbehave (crash, hang, slowness, garbage, illegal answers, floods, stderr
+//! noise, a bad handshake) ends in the outcome the scenario chose. The Python example agent
+//! plays a whole scenario where python3 is installed.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::support::{mechsim, root, stderr, stdout};
+
+fn echo_agent() -> PathBuf {
+    // `cargo test` builds the examples next to the binaries.
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_mechsim"));
+    let exe = bin
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(format!("echo_agent{}", std::env::consts::EXE_SUFFIX));
+    assert!(exe.is_file(), "{} is built by cargo test", exe.display());
+    exe
+}
+
+/// A 3-player Dhumbal tournament with the echo agent in seat 0 (`args` its flags, `keys`
+/// extra lines for its seat table), 2 seeds x 2 tables.
+fn scenario(args: &[&str], keys: &str, rounds: u64) -> String {
+    let mut command = vec![format!("{:?}", echo_agent().display().to_string())];
+    command.extend(args.iter().map(|a| format!("{a:?}")));
+    format!(
+        r#"name = "protocol"
+kind = "tournament"
+seed = 5
+seeds = 2
+rounds = {rounds}
+tables = 2
+rotation = "rotate"
+game = {{ name = "dhumbal", rules = "paper", players = 3 }}
+
+[[seats]]
+policy = "external"
+label = "echo"
+command = [{}]
+{keys}
+
+[[seats]]
+policy = "dhumbal-balanced"
+
+[[seats]]
+policy = "random"
+"#,
+        command.join(", ")
+    )
+}
+
+fn run_in(dir: &Path, text: &str, extra: &[&str]) -> Output {
+    std::fs::write(dir.join("s.toml"), text).unwrap();
+    let mut args = vec!["run", "s.toml", "--out", "out", "--force"];
+    args.extend(extra);
+    mechsim(dir, &args)
+}
+
+/// (fault column, forfeited column) of seat 0's decisions and rounds.
+fn faults(dir: &Path) -> (Vec<String>, Vec<(u64, bool)>) {
+    let mut decisions = csv::Reader::from_path(dir.join("out/decisions.csv")).unwrap();
+    let headers = decisions.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (seat, fault) = (col("seat"), col("fault"));
+    let kinds = decisions
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| &r[seat] == "0")
+        .map(|r| r[fault].to_string())
+        .collect();
+    let mut rounds = csv::Reader::from_path(dir.join("out/rounds.csv")).unwrap();
+    let headers = rounds.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (seat, count, forfeited) = (col("seat"), col("faults"), col("forfeited"));
+    let rows = rounds
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| &r[seat] == "0")
+        .map(|r| (r[count].parse().unwrap(), &r[forfeited] == "true"))
+        .collect();
+    (kinds, rows)
+}
+
+#[test]
+fn an_external_agent_plays_sees_only_what_it_is_given_and_is_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("agent_home")).unwrap();
+    let text = scenario(
+        &["--random", "--probs", "--dump", "dump.json"],
+        // A generous deadline: a loaded test machine must not turn this into a timeout.
+        "env = { FOO = \"bar\" }\nworking_dir = \"agent_home\"\ntimeout_ms = 30000",
+        12,
+    );
+    let o = run_in(dir.path(), &text, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("external agents:"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("no faults"), "{}", stdout(&o));
+
+    // The child saw only the scenario's environment, ran in its working directory and got
+    // the documented handshake.
+    let dump: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("agent_home/dump.json")).unwrap()).unwrap();
+    assert_eq!(dump["env"], serde_json::json!({"FOO": "bar"}));
+    let cwd = PathBuf::from(dump["cwd"].as_str().unwrap());
+    assert_eq!(
+        cwd.canonicalize().unwrap(),
+        dir.path().join("agent_home").canonicalize().unwrap()
+    );
+    let hello = &dump["hello"];
+    assert_eq!(hello["protocol"], 1);
+    assert_eq!(hello["game"]["name"], "dhumbal");
+    assert_eq!(hello["game"]["rules"]["jhyap_threshold"], 10);
+    assert_eq!(hello["seat"]["label"], "echo");
+
+    // Its probabilities, value and win probability are logged per decision.
+    let mut reader = csv::Reader::from_path(dir.path().join("out/decisions.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert_eq!(&r[col("seat")], "0");
+        assert_eq!(&r[col("root_value")], "0.5");
+        assert_eq!(&r[col("win_probability")], "0.25");
+        assert_eq!(&r[col("fault")], "");
+        let probs: Vec<&str> = r[col("probabilities")].split(';').collect();
+        assert!(probs.iter().any(|p| p.starts_with(&format!("{}:", &r[col("action")]))));
+    }
+    let (_, rounds) = faults(dir.path());
+    assert!(rounds.iter().all(|(n, forfeited)| *n == 0 && !forfeited));
+
+    // A seeded agent gives byte-identical results at any thread count.
+    let first = std::fs::read(dir.path().join("out/rounds.csv")).unwrap();
+    let o = run_in(dir.path(), &text, &["--threads", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(first, std::fs::read(dir.path().join("out/rounds.csv")).unwrap());
+}
+
+#[test]
+fn a_crash_aborts_naming_the_agent_or_is_replaced_and_restarted() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_in(
+        dir.path(),
+        &scenario(&["--misbehave", "crash", "--after", "3"], "", 6),
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let e = stderr(&o);
+    assert!(e.contains("external agent `echo`"), "{e}");
+    assert!(e.contains("exited (exit status: 3)"), "{e}");
+    assert!(e.contains("crashing on purpose"), "{e}");
+    assert!(!dir.path().join("out/rounds.csv").exists(), "no half-written results");
+
+    let o = run_in(
+        dir.path(),
+        &scenario(&["--misbehave", "crash", "--after", "3"], "on_error = \"fallback\"", 6),
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (kinds, rounds) = faults(dir.path());
+    assert!(kinds.iter().any(|k| k == "exited"));
+    // Restarted at the next round: a fresh process answers its first three decisions.
+    assert!(rounds.iter().filter(|(n, _)| *n > 0).count() >= 2);
+    assert!(kinds.iter().filter(|k| k.is_empty()).count() >= 6, "{kinds:?}");
+    assert!(rounds.iter().all(|(_, forfeited)| !forfeited));
+}
+
+#[test]
+fn hangs_and_slow_answers_time_out_without_stalling_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_in(
+        dir.path(),
+        &scenario(
+            &["--misbehave", "hang", "--after", "2"],
+            "on_error = \"forfeit_round\"\ntimeout_ms = 100",
+            4,
+        ),
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (kinds, rounds) = faults(dir.path());
+    assert!(kinds.iter().any(|k| k == "timeout"), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k == "forfeited"), "{kinds:?}");
+    assert!(rounds.iter().any(|(_, forfeited)| *forfeited));
+
+    // Answers that arrive after their deadline are skipped, not taken for later requests.
+    let o = run_in(
+        dir.path(),
+        &scenario(
+            &["--misbehave", "slow", "--after", "1", "--delay-ms", "120"],
+            "on_error = \"fallback\"\ntimeout_ms = 40",
+            2,
+        ),
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (kinds, _) = faults(dir.path());
+    assert!(kinds.iter().any(|k| k == "timeout"), "{kinds:?}");
+    assert!(kinds.iter().all(|k| k.is_empty() || k == "timeout"), "{kinds:?}");
+}
+
+#[test]
+fn malformed_illegal_and_flooding_answers_have_their_outcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    // Garbage: the round is forfeited, the next round asks again.
+    let o = run_in(
+        dir.path(),
+        &scenario(
+            &["--misbehave", "garbage", "--after", "1"],
+            "on_error = \"forfeit_round\"",
+            4,
+        ),
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (kinds, rounds) = faults(dir.path());
+    assert!(kinds.iter().any(|k| k == "malformed"), "{kinds:?}");
+    assert!(rounds.iter().all(|(n, forfeited)| *forfeited == (*n > 0)));
+
+    // An illegal action aborts by default, naming the agent and the action.
+    let o = run_in(dir.path(), &scenario(&["--misbehave", "illegal"], "", 4), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("external agent `echo` (\"echo\""), "{e}");
+    assert!(e.contains("which is not legal here"), "{e}");
+
+    // A 2 MiB line is refused without reading it into memory whole.
+    let o = run_in(
+        dir.path(),
+        &scenario(&["--misbehave", "flood", "--after", "2"], "on_error = \"fallback\"", 2),
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (kinds, _) = faults(dir.path());
+    assert!(kinds.iter().any(|k| k == "malformed"), "{kinds:?}");
+
+    // A fallback agent that keeps failing is stopped by max_faults.
+    let o = run_in(
+        dir.path(),
+        &scenario(
+            &["--misbehave", "illegal"],
+            "on_error = \"fallback\"\nmax_faults = 5",
+            4,
+        ),
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("more than max_faults = 5"), "{}", stderr(&o));
+}
+
+#[test]
+fn stderr_noise_is_harmless_and_handshake_failures_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_in(
+        dir.path(),
+        &scenario(&["--misbehave", "chatty"], "timeout_ms = 30000", 4),
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("no faults"), "{}", stdout(&o));
+
+    let o = run_in(
+        dir.path(),
+        &scenario(&["--misbehave", "no-hello"], "startup_timeout_ms = 300", 4),
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("could not start: did not answer the hello within 300 ms"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run_in(dir.path(), &scenario(&["--misbehave", "bad-hello"], "", 4), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("speaks protocol 99"), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_external_seats_are_refused_with_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |text: &str| {
+        std::fs::write(dir.path().join("bad.toml"), text).unwrap();
+        let o = mechsim(dir.path(), &["check", "bad.toml"]);
+        assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+        stderr(&o)
+    };
+    let good = scenario(&[], "", 4);
+    let no_command = good.replace(&format!("command = [{:?}]\n", echo_agent().display().to_string()), "");
+    assert_ne!(no_command, good);
+    let e = check(&no_command);
+    assert!(
+        e.contains("bad.toml:10:1: key `seats[0]`: an external seat needs `command`"),
+        "{e}"
+    );
+    let e = check(&good.replace(&echo_agent().display().to_string(), "no-such-agent-xyz"));
+    assert!(
+        e.contains("key `seats[0].command`: program \"no-such-agent-xyz\" was not found on PATH"),
+        "{e}"
+    );
+    let e = check(&good.replace("label = \"echo\"", "label = \"echo\"\nworking_dir = \"nowhere\""));
+    assert!(e.contains("key `seats[0].working_dir`"), "{e}");
+    assert!(e.contains("is not a directory"), "{e}");
+    let e = check(&good.replace("label = \"echo\"", "label = \"echo\"\non_error = \"retry\""));
+    assert!(e.contains("one of \"abort\", \"fallback\", \"forfeit_round\""), "{e}");
+    let e = check(&good.replace("label = \"echo\"", "label = \"echo\"\nenv = { N = 1 }"));
+    assert!(e.contains("`N` must be a string, found integer"), "{e}");
+}
+
+#[test]
+fn the_python_example_agent_plays_its_scenario() {
+    let found =
+        std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|d| d.join("python3").is_file()));
+    if !found {
+        eprintln!("python3 is not installed: the Python example agent is not run");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The shipped file, with a deadline a loaded test machine cannot miss.
+    let agents = root().join("examples/agents");
+    let text = std::fs::read_to_string(root().join("scenarios/plugins/python_agent.toml"))
+        .unwrap()
+        .replace("timeout_ms = 2000", "timeout_ms = 30000")
+        .replace(
+            "\"../../examples/agents\"",
+            &format!("{:?}", agents.display().to_string()),
+        );
+    assert!(text.contains("timeout_ms = 30000"));
+    std::fs::write(dir.path().join("python.toml"), text).unwrap();
+    let o = mechsim(dir.path(), &["run", "python.toml", "--out", "out", "--rounds", "30"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("python-greedy"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("no faults"), "{}", stdout(&o));
+    let (_, rounds) = faults(dir.path());
+    assert_eq!(rounds.len(), 60);
+}
