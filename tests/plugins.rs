@@ -5,18 +5,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::support::{mechsim, root, stderr, stdout};
+use crate::support::{example_binary, mechsim, root, stderr, stdout};
 
 fn example() -> PathBuf {
-    // `cargo test` builds the examples next to the binaries.
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_mechsim"));
-    let exe = bin
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(format!("custom_policy{}", std::env::consts::EXE_SUFFIX));
-    assert!(exe.is_file(), "{} is built by cargo test", exe.display());
-    exe
+    example_binary("custom_policy")
 }
 
 #[test]

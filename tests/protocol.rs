@@ -8,18 +8,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::support::{mechsim, root, stderr, stdout};
+use crate::support::{example_binary, mechsim, root, stderr, stdout};
 
 fn echo_agent() -> PathBuf {
-    // `cargo test` builds the examples next to the binaries.
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_mechsim"));
-    let exe = bin
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(format!("echo_agent{}", std::env::consts::EXE_SUFFIX));
-    assert!(exe.is_file(), "{} is built by cargo test", exe.display());
-    exe
+    example_binary("echo_agent")
 }
 
 /// A 3-player Dhumbal tournament with the echo agent in seat 0 (`args` its flags, `keys`

@@ -17,6 +17,19 @@ pub fn mechsim(dir: &Path, args: &[&str]) -> Output {
         .expect("the mechsim binary runs")
 }
 
+/// The built `examples/<name>` binary (`cargo test` builds the examples next to the
+/// binaries).
+pub fn example_binary(name: &str) -> PathBuf {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_mechsim"));
+    let exe = bin
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(exe.is_file(), "{} is built by cargo test", exe.display());
+    exe
+}
+
 /// Standard error as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
