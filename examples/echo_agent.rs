@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Flags: `--random`, `--probs` (also send probabilities, a value and a win probability),
-//! `--dump FILE` (write the hello, the working directory and the environment to FILE),
+//! `--dump FILE` (write the hello, the working directory and the environment to
+//! FILE.<seed>),
 //! `--misbehave MODE --after N` (from the N-th decision on, counting from 0, per process):
 //! `crash` (exit 3), `hang` (stop answering), `slow` (answer `--delay-ms` late), `garbage`
 //! (a non-JSON line), `illegal` (an action that is not legal), `flood` (a 2 MiB line),
@@ -86,7 +87,9 @@ fn main() {
                         .map(|d| d.display().to_string())
                         .unwrap_or_default();
                     let dump = json!({"hello": message, "cwd": cwd, "env": env});
-                    std::fs::write(path, dump.to_string()).expect("dump file is writable");
+                    // One file per process (the seed differs per seat, table and replicate).
+                    let seed = message["seed"].as_u64().unwrap_or(0);
+                    std::fs::write(format!("{path}.{seed}"), dump.to_string()).expect("dump file is writable");
                 }
                 if o.misbehave.as_deref() == Some("no-hello") {
                     std::thread::sleep(Duration::from_secs(3600));

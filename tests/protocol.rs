@@ -92,21 +92,30 @@ fn an_external_agent_plays_sees_only_what_it_is_given_and_is_logged() {
     assert!(stdout(&o).contains("external agents:"), "{}", stdout(&o));
     assert!(stdout(&o).contains("no faults"), "{}", stdout(&o));
 
-    // The child saw only the scenario's environment, ran in its working directory and got
-    // the documented handshake.
-    let dump: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("agent_home/dump.json")).unwrap()).unwrap();
-    assert_eq!(dump["env"], serde_json::json!({"FOO": "bar"}));
-    let cwd = PathBuf::from(dump["cwd"].as_str().unwrap());
-    assert_eq!(
-        cwd.canonicalize().unwrap(),
-        dir.path().join("agent_home").canonicalize().unwrap()
-    );
-    let hello = &dump["hello"];
-    assert_eq!(hello["protocol"], 1);
-    assert_eq!(hello["game"]["name"], "dhumbal");
-    assert_eq!(hello["game"]["rules"]["jhyap_threshold"], 10);
-    assert_eq!(hello["seat"]["label"], "echo");
+    // Every child (2 seeds x 2 tables) saw only the scenario's environment, ran in its
+    // working directory and got the documented handshake.
+    let home = dir.path().join("agent_home");
+    let dumps: Vec<PathBuf> = std::fs::read_dir(&home)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("dump.json."))
+        .collect();
+    assert_eq!(dumps.len(), 4, "{dumps:?}");
+    let mut tables = Vec::new();
+    for path in dumps {
+        let dump: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(dump["env"], serde_json::json!({"FOO": "bar"}));
+        let cwd = PathBuf::from(dump["cwd"].as_str().unwrap());
+        assert_eq!(cwd.canonicalize().unwrap(), home.canonicalize().unwrap());
+        let hello = &dump["hello"];
+        assert_eq!(hello["protocol"], 1);
+        assert_eq!(hello["game"]["name"], "dhumbal");
+        assert_eq!(hello["game"]["rules"]["jhyap_threshold"], 10);
+        assert_eq!(hello["seat"]["label"], "echo");
+        tables.push(hello["seat"]["table"].as_u64().unwrap());
+    }
+    tables.sort_unstable();
+    assert_eq!(tables, [0, 0, 1, 1]);
 
     // Its probabilities, value and win probability are logged per decision.
     let mut reader = csv::Reader::from_path(dir.path().join("out/decisions.csv")).unwrap();

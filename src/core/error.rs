@@ -56,6 +56,10 @@ pub enum Error {
     /// The run could not be carried out as configured.
     #[error("{0}")]
     Run(String),
+    /// Stopped early because another part of the same run (a replicate) failed; that
+    /// failure is the one to report.
+    #[error("stopped because another replicate of the run failed")]
+    Cancelled,
 }
 
 impl Error {

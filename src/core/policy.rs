@@ -109,6 +109,11 @@ pub trait Policy<G: Game>: Send {
         Ok(())
     }
 
+    /// Called when the table is done (all rounds played, or the run stopped), before the
+    /// policy is dropped: policies backed by outside processes ask them to exit here, so
+    /// that all tables' processes wind down at once. Must not block.
+    fn stop(&mut self) {}
+
     /// Called after every round at the table with this participant's own outcome.
     fn round_over(&mut self, _report: &RoundReport<'_>) {}
 

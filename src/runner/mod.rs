@@ -123,6 +123,7 @@ pub fn run_plan<G: Registered + Clone>(plan: &TournamentPlan, options: &RunOptio
         .num_threads(threads)
         .build()
         .map_err(|e| Error::Run(format!("cannot start {threads} worker threads: {e}")))?;
+    let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let replicates: Vec<Result<Replicate>> = pool.install(|| {
         plan.seeds
             .par_iter()
@@ -144,6 +145,7 @@ pub fn run_plan<G: Registered + Clone>(plan: &TournamentPlan, options: &RunOptio
                     labels: labels.clone(),
                     abort_on_illegal: game.abort_on_illegal(),
                     on_progress: Arc::clone(&options.on_progress),
+                    cancel: Arc::clone(&cancel),
                 };
                 run_tournament(setup).map(|out| Replicate {
                     seed: *seed,
@@ -153,6 +155,14 @@ pub fn run_plan<G: Registered + Clone>(plan: &TournamentPlan, options: &RunOptio
             })
             .collect()
     });
+    // Report the failure itself, not a replicate it cancelled.
+    let mut replicates = replicates;
+    if let Some(at) = replicates
+        .iter()
+        .position(|r| r.as_ref().is_err_and(|e| !matches!(e, Error::Cancelled)))
+    {
+        return Err(replicates.swap_remove(at).expect_err("an error at this index"));
+    }
     let replicates = replicates.into_iter().collect::<Result<Vec<_>>>()?;
     let summary = summarize_replicates(&game, plan, &replicates);
     Ok(TournamentResult {

@@ -5,6 +5,7 @@
 //! each advancing one decision per schedule run, so a batched policy could later answer every
 //! waiting table at once.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -147,6 +148,8 @@ pub struct TournamentSetup<G: Tournament> {
     pub abort_on_illegal: bool,
     /// Called with the number of rounds just finished (progress reporting).
     pub on_progress: Arc<dyn Fn(u64) + Send + Sync>,
+    /// Shared by the replicates of one run: set when one fails, so the others stop early.
+    pub cancel: Arc<AtomicBool>,
 }
 
 #[derive(Resource)]
@@ -423,6 +426,18 @@ fn spawn_seats<G: Tournament>(
         .collect()
 }
 
+/// Tells every seat's policy that its table is done (outside processes start exiting
+/// together rather than one after another as the World is dropped).
+fn stop_seats<G: Tournament>(world: &mut World) {
+    let mut seats = world.query::<&mut Seat<G>>();
+    for mut seat in seats.iter_mut(world) {
+        seat.policy
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .stop();
+    }
+}
+
 /// Runs one replicate of a tournament in its own World and returns its rows.
 pub fn run_tournament<G: Tournament + Clone>(setup: TournamentSetup<G>) -> Result<ReplicateRows> {
     let participants = setup.labels.len();
@@ -468,11 +483,22 @@ pub fn run_tournament<G: Tournament + Clone>(setup: TournamentSetup<G>) -> Resul
         .initialize(&mut world)
         .map_err(|e| Error::Run(format!("tournament schedule did not build: {e}")))?;
 
+    let mut failure = None;
     while world.resource::<Remaining>().0 > 0 {
+        if setup.cancel.load(Ordering::Relaxed) {
+            failure = Some(Error::Cancelled);
+            break;
+        }
         schedule.run(&mut world);
         if let Some(message) = world.resource_mut::<Failure>().0.take() {
-            return Err(Error::Run(message));
+            setup.cancel.store(true, Ordering::Relaxed);
+            failure = Some(Error::Run(message));
+            break;
         }
+    }
+    stop_seats::<G>(&mut world);
+    if let Some(error) = failure {
+        return Err(error);
     }
     let mut rounds = std::mem::take(&mut world.resource_mut::<RoundLog>().0);
     rounds.sort_by_key(|r| (r.table, r.round, r.participant));
@@ -512,6 +538,7 @@ mod tests {
             labels: vec!["a".into(), "b".into(), "c".into()],
             abort_on_illegal: false,
             on_progress: Arc::new(|_| {}),
+            cancel: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -581,7 +608,16 @@ mod tests {
                 Box::new(RandomPolicy),
             ])
         });
+        let cancel = Arc::clone(&s.cancel);
         let err = run_tournament(s).unwrap_err().to_string();
         assert!(err.contains("participant 0 (`a`) chose illegal action 9999"), "{err}");
+        assert!(cancel.load(Ordering::Relaxed), "a failure stops the other replicates");
+    }
+
+    #[test]
+    fn a_cancelled_replicate_stops_at_once() {
+        let s = setup(2, 1_000_000);
+        s.cancel.store(true, Ordering::Relaxed);
+        assert!(matches!(run_tournament(s), Err(Error::Cancelled)));
     }
 }

@@ -1,7 +1,9 @@
 //! `external`: an agent in any language, run as a child process that speaks JSON lines on
-//! stdin/stdout (docs/protocol.md). One process per seat and table: started when the table
-//! is set up (`Policy::start`, with a handshake), asked once per decision with the player's
-//! own observation, told each round's own result, shut down at the end.
+//! stdin/stdout (docs/protocol.md). One process per seat and table: started and sent the
+//! hello when the table is set up (`Policy::start`; the answer is awaited at the first
+//! decision, so all tables' agents start side by side), asked once per decision with the
+//! player's own observation (requests of all tables go out before any answer is awaited),
+//! told each round's own result, asked to exit when the table is done.
 //!
 //! The process is untrusted. Every failure of a decision (no answer by the deadline, a
 //! malformed or illegal answer, the process gone) becomes a `PolicyFault` whose outcome the
@@ -203,6 +205,12 @@ pub struct ExternalPolicy {
     /// Why the process is gone, for the faults that follow.
     gone: Option<String>,
     restart_next_round: bool,
+    /// When the outstanding hello must be answered by.
+    handshake_deadline: Option<Instant>,
+    /// Whether a handshake ever succeeded (a first failure is fatal).
+    started: bool,
+    /// Why the agent could not start at all.
+    fatal: Option<String>,
     pending: Option<Pending>,
     next_id: u64,
     round: u64,
@@ -242,6 +250,9 @@ impl ExternalPolicy {
             process: None,
             gone: None,
             restart_next_round: false,
+            handshake_deadline: None,
+            started: false,
+            fatal: None,
             pending: None,
             next_id: 0,
             round: 0,
@@ -275,8 +286,9 @@ impl ExternalPolicy {
         }
     }
 
-    /// Starts the process and runs the handshake; returns the agent's name.
-    fn launch(&mut self) -> Result<String, String> {
+    /// Starts the process and sends the hello; the answer is read by `finish_handshake`
+    /// (at the first decision), so the agents of all tables start side by side.
+    fn launch(&mut self) -> Result<(), String> {
         let seat = self.seat.clone().ok_or("the agent was never seated")?;
         let mut process = AgentProcess::spawn(&self.config.launch)?;
         process.send(&Hello::line(
@@ -289,7 +301,18 @@ impl ExternalPolicy {
             seat.seed,
             self.config.timeout.as_millis() as u64,
         ));
-        let deadline = Instant::now() + self.config.startup_timeout;
+        self.process = Some(process);
+        self.handshake_deadline = Some(Instant::now() + self.config.startup_timeout);
+        self.gone = None;
+        Ok(())
+    }
+
+    /// Waits for the answer to the hello, if one is outstanding. A failure to start the
+    /// first time is fatal (the scenario is wrong); after a restart the process is lost.
+    fn finish_handshake(&mut self) {
+        let (Some(deadline), Some(process)) = (self.handshake_deadline.take(), self.process.as_mut()) else {
+            return;
+        };
         let answer = match process.recv(deadline) {
             None => Err(format!(
                 "did not answer the hello within {} ms",
@@ -304,14 +327,22 @@ impl ExternalPolicy {
         };
         match answer {
             Ok(name) => {
-                self.process = Some(process);
-                self.gone = None;
-                Ok(name)
+                if let Some(s) = &mut self.seat {
+                    s.agent_name = name;
+                }
+                self.started = true;
             }
             Err(e) => {
-                let tail = process.stderr_tail();
-                process.shut_down(None);
-                Err(with_stderr(e, &tail))
+                let e = with_stderr(e, &process.stderr_tail());
+                if let Some(mut p) = self.process.take() {
+                    p.shut_down(None);
+                }
+                if self.started {
+                    self.gone = Some(format!("could not be restarted: {e}"));
+                    self.restart_next_round = true;
+                } else {
+                    self.fatal = Some(format!("could not start: {e}"));
+                }
             }
         }
     }
@@ -365,6 +396,7 @@ impl ExternalPolicy {
                 self.gone = Some(format!("could not be restarted: {e}"));
             }
         }
+        self.finish_handshake();
         let Some(process) = self.process.as_mut() else { return };
         self.next_id += 1;
         let id = self.next_id;
@@ -405,6 +437,18 @@ impl ExternalPolicy {
 
     /// Waits for the answer to the open request and checks it.
     fn answer(&mut self, legal: &[Action]) -> Action {
+        if let Some(e) = self.fatal.clone() {
+            // Whatever on_error says: an agent that never started means a wrong scenario.
+            self.note = Some(DecisionNote {
+                fault: Some(PolicyFault {
+                    kind: "exited",
+                    outcome: FaultOutcome::Abort,
+                    message: format!("{} {e}", self.who()),
+                }),
+                ..DecisionNote::default()
+            });
+            return legal[0];
+        }
         if self.forfeited {
             return self.fault(
                 "forfeited",
@@ -512,13 +556,8 @@ impl<G: Game> Policy<G> for ExternalPolicy {
             seed: seat.seed,
             agent_name: String::new(),
         });
-        let name = self
-            .launch()
-            .map_err(|e| format!("{} could not start: {e}", self.who()))?;
-        if let Some(s) = &mut self.seat {
-            s.agent_name = name;
-        }
-        Ok(())
+        self.launch()
+            .map_err(|e| format!("{} could not start: {e}", self.who()))
     }
 
     fn round_over(&mut self, report: &RoundReport<'_>) {
@@ -552,6 +591,12 @@ impl<G: Game> Policy<G> for ExternalPolicy {
 
     fn last_note(&mut self) -> Option<DecisionNote> {
         self.note.take()
+    }
+
+    fn stop(&mut self) {
+        if let Some(p) = self.process.as_mut() {
+            p.begin_shutdown(Some(&protocol::shutdown_line()));
+        }
     }
 }
 

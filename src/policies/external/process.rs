@@ -68,6 +68,8 @@ pub struct AgentProcess {
     transport: Transport,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
     closed: bool,
+    /// When the agent was asked to exit.
+    closing_since: Option<Instant>,
 }
 
 /// Finds `program`: relative to `dir` when it names a path, else on `path_var`.
@@ -143,6 +145,7 @@ impl AgentProcess {
             transport,
             stderr_tail,
             closed: false,
+            closing_since: None,
         })
     }
 
@@ -185,14 +188,24 @@ impl AgentProcess {
         tail.iter().cloned().collect::<Vec<_>>().join("\n")
     }
 
-    /// Asks the agent to exit (`shutdown_line`), closes its stdin, waits a grace period,
-    /// then kills it. Always reaps the child.
-    pub fn shut_down(&mut self, shutdown_line: Option<&str>) {
+    /// Asks the agent to exit (`shutdown_line`) and closes its stdin, without waiting: when
+    /// many agents stop together, their grace periods then run side by side.
+    pub fn begin_shutdown(&mut self, shutdown_line: Option<&str>) {
+        if self.closing_since.is_some() {
+            return;
+        }
         if let Some(line) = shutdown_line {
             self.transport.send(line);
         }
         self.transport.close_input(Instant::now() + Duration::from_millis(100));
-        let until = Instant::now() + SHUTDOWN_GRACE;
+        self.closing_since = Some(Instant::now());
+    }
+
+    /// Asks the agent to exit (if not asked yet), waits out the grace period counted from
+    /// the request, then kills it. Always reaps the child.
+    pub fn shut_down(&mut self, shutdown_line: Option<&str>) {
+        self.begin_shutdown(shutdown_line);
+        let until = self.closing_since.unwrap_or_else(Instant::now) + SHUTDOWN_GRACE;
         loop {
             match self.child.try_wait() {
                 Ok(Some(_)) => return,
