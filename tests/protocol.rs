@@ -338,3 +338,54 @@ fn the_python_example_agent_plays_its_scenario() {
     let (_, rounds) = faults(dir.path());
     assert_eq!(rounds.len(), 60);
 }
+
+#[test]
+fn any_game_can_seat_an_agent_found_relative_to_its_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("bots");
+    std::fs::create_dir(&home).unwrap();
+    let script = home.join("run.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nexec {:?} --probs \"$@\"\n",
+            echo_agent().display().to_string()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for game in ["kuhn_poker", "leduc_poker", "tic_tac_toe", "connect_four"] {
+        let text = format!(
+            r#"name = "any-game"
+kind = "tournament"
+seed = 2
+seeds = 1
+rounds = 20
+rotation = "rotate"
+game = {{ name = "{game}", players = 2 }}
+
+[[seats]]
+policy = "external"
+command = ["./run.sh", "--random"]
+working_dir = "bots"
+inherit_env = ["PATH"]
+timeout_ms = 30000
+
+[[seats]]
+policy = "random"
+"#
+        );
+        let o = run_in(dir.path(), &text, &[]);
+        assert!(o.status.success(), "{game}: {}", stderr(&o));
+        let (kinds, rounds) = faults(dir.path());
+        assert_eq!(rounds.len(), 20, "{game}");
+        assert!(
+            !kinds.is_empty() && kinds.iter().all(String::is_empty),
+            "{game}: {kinds:?}"
+        );
+    }
+}
