@@ -221,6 +221,19 @@ fn malformed_illegal_and_flooding_answers_have_their_outcomes() {
     let (kinds, rounds) = faults(dir.path());
     assert!(kinds.iter().any(|k| k == "malformed"), "{kinds:?}");
     assert!(rounds.iter().all(|(n, forfeited)| *forfeited == (*n > 0)));
+    // max_faults counts the failed answers (one per round and table here: 2 per table),
+    // not the forfeited decisions after them.
+    let o = run_in(
+        dir.path(),
+        &scenario(
+            &["--misbehave", "garbage", "--after", "1"],
+            "on_error = \"forfeit_round\"\nmax_faults = 2",
+            4,
+        ),
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(faults(dir.path()).0.iter().filter(|k| *k == "forfeited").count() > 2);
 
     // An illegal action aborts by default, naming the agent and the action.
     let o = run_in(dir.path(), &scenario(&["--misbehave", "illegal"], "", 4), &[]);

@@ -264,9 +264,12 @@ impl ExternalPolicy {
         }
     }
 
-    /// The name the agent gave in its handshake.
+    /// The name the agent gave in its handshake, once it has answered.
     pub fn agent_name(&self) -> Option<&str> {
-        self.seat.as_ref().map(|s| s.agent_name.as_str())
+        self.seat
+            .as_ref()
+            .map(|s| s.agent_name.as_str())
+            .filter(|n| !n.is_empty())
     }
 
     fn who(&self) -> String {
@@ -350,7 +353,12 @@ impl ExternalPolicy {
     /// Records a failed decision and returns a placeholder action (the world plays the
     /// rule set's fallback instead).
     fn fault(&mut self, kind: &'static str, detail: String, legal: &[Action]) -> Action {
-        self.faults += 1;
+        // `max_faults` counts failed answers, not the decisions skipped after one (the rest
+        // of a forfeited round, or the wait for a crashed process's restart).
+        let skipped = kind == "forfeited" || (kind == "exited" && self.process.is_none() && self.gone.is_some());
+        if !skipped {
+            self.faults += 1;
+        }
         let mut outcome = self.config.on_error;
         let mut message = format!(
             "{} at table {} round {} decision {}: {detail}",
@@ -510,8 +518,9 @@ impl ExternalPolicy {
                     let status = process.exit_status().unwrap_or_else(|| "closed its stdout".into());
                     let tail = process.stderr_tail();
                     let why = with_stderr(format!("exited ({status})"), &tail);
-                    self.lose_process(why.clone());
-                    return self.fault("exited", why, legal);
+                    let action = self.fault("exited", why.clone(), legal);
+                    self.lose_process(why);
+                    return action;
                 }
             }
         }
