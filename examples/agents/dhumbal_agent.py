@@ -63,7 +63,9 @@ class Agent:
         return self.values[rank(card)]
 
     def decide(self, message):
-        view = message["view"]
+        view = message.get("view")
+        if view is None:
+            sys.exit('dhumbal_agent.py reads the readable view: set observation = "view" or "both"')
         legal = {entry["label"]: entry["id"] for entry in message["legal"]}
         phase = view["phase"]
         if phase == "call":
