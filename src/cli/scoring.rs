@@ -48,6 +48,25 @@ fn field<'r>(record: &'r csv::ByteRecord, col: usize, path: &Path, line: u64, na
         .with_context(|| format!("{}:{line}: column `{name}` is not UTF-8", path.display()))
 }
 
+/// Streams the data rows of `reader`, calling `row` with each record and its 1-based line
+/// number (the header is line 1); a malformed row is an error naming its line.
+fn for_each_row(
+    reader: &mut csv::Reader<std::fs::File>,
+    file: &Path,
+    mut row: impl FnMut(&csv::ByteRecord, u64) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut record = csv::ByteRecord::new();
+    let mut line = 1u64;
+    while reader
+        .read_byte_record(&mut record)
+        .with_context(|| format!("{}:{}: malformed CSV", file.display(), line + 1))?
+    {
+        line += 1;
+        row(&record, line)?;
+    }
+    Ok(())
+}
+
 /// `mechsim score`.
 pub fn score(
     file: &Path,
@@ -61,21 +80,15 @@ pub fn score(
     let p_col = column(file, &header, prob, "--prob")?;
     let y_col = column(file, &header, outcome, "--outcome")?;
     let mut acc = ForecastAccumulator::new(bins);
-    let mut record = csv::ByteRecord::new();
-    let mut line = 1u64;
-    while reader
-        .read_byte_record(&mut record)
-        .with_context(|| format!("{}:{}: malformed CSV", file.display(), line + 1))?
-    {
-        line += 1;
-        let p_text = field(&record, p_col, file, line, prob)?;
+    for_each_row(&mut reader, file, |record, line| {
+        let p_text = field(record, p_col, file, line, prob)?;
         let p: f64 = fast_float2::parse(p_text).ok().with_context(|| {
             format!(
                 "{}:{line}: column `{prob}`: expected a probability, found \"{p_text}\"",
                 file.display()
             )
         })?;
-        let y_text = field(&record, y_col, file, line, outcome)?;
+        let y_text = field(record, y_col, file, line, outcome)?;
         let y = match y_text {
             "1" | "true" | "True" | "TRUE" | "1.0" => 1.0,
             "0" | "false" | "False" | "FALSE" | "0.0" => 0.0,
@@ -85,8 +98,8 @@ pub fn score(
             ),
         };
         acc.add(p, y)
-            .map_err(|e| anyhow::anyhow!("{}:{line}: column `{prob}`: {e}", file.display()))?;
-    }
+            .map_err(|e| anyhow::anyhow!("{}:{line}: column `{prob}`: {e}", file.display()))
+    })?;
     let Some(scores) = acc.finish() else {
         bail!("{}: no data rows", file.display());
     };
@@ -150,15 +163,9 @@ pub fn compare(
     let mut values: Vec<Vec<f64>> = Vec::new();
     let mut units: Vec<Vec<String>> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let mut record = csv::ByteRecord::new();
-    let mut line = 1u64;
-    while reader
-        .read_byte_record(&mut record)
-        .with_context(|| format!("{}:{}: malformed CSV", file.display(), line + 1))?
-    {
-        line += 1;
-        let g = field(&record, g_col, file, line, group)?;
-        let v_text = field(&record, v_col, file, line, value)?;
+    for_each_row(&mut reader, file, |record, line| {
+        let g = field(record, g_col, file, line, group)?;
+        let v_text = field(record, v_col, file, line, value)?;
         let v: f64 = match v_text {
             "true" | "True" => 1.0,
             "false" | "False" => 0.0,
@@ -189,11 +196,12 @@ pub fn compare(
                 if !key.is_empty() {
                     key.push('\u{1f}');
                 }
-                key.push_str(field(&record, *c, file, line, name)?);
+                key.push_str(field(record, *c, file, line, name)?);
             }
             units[k].push(key);
         }
-    }
+        Ok(())
+    })?;
     if names.len() < 2 {
         bail!(
             "{}: column `{group}` has {} group(s); comparing needs at least two",
