@@ -27,6 +27,15 @@ impl MetricValue {
         }
     }
 
+    /// As a JSON value (summaries, external agents' round results).
+    pub fn to_json(self) -> serde_json::Value {
+        match self {
+            MetricValue::Int(v) => serde_json::Value::from(v),
+            MetricValue::Float(v) => serde_json::Value::from(v),
+            MetricValue::Bool(b) => serde_json::Value::from(b),
+        }
+    }
+
     /// As written into CSV files (stable across platforms: shortest round-trip floats).
     pub fn to_csv_field(self) -> String {
         match self {

@@ -18,7 +18,6 @@ use serde_json::{Map, Value, json};
 
 use crate::analysis::tournament::{ParticipantSummary, TournamentSummary};
 use crate::core::error::{Error, Result};
-use crate::core::tournament::MetricValue;
 use crate::runner::information::{InformationPlan, OnlineResult, SimulationResult};
 use crate::runner::solve::{SolvePlan, SolveResult};
 use crate::runner::training::{TrainingPlan, TrainingResult};
@@ -253,14 +252,7 @@ pub fn participant_fields(summary: &TournamentSummary, p: &ParticipantSummary) -
         (format!("{pay}_ci_low"), json!(p.payoff_ci_low)),
         (format!("{pay}_ci_high"), json!(p.payoff_ci_high)),
     ];
-    fields.extend(p.extra.iter().map(|(k, v)| {
-        let value = match v {
-            MetricValue::Int(i) => json!(i),
-            MetricValue::Float(x) => json!(x),
-            MetricValue::Bool(b) => json!(b),
-        };
-        (k.to_string(), value)
-    }));
+    fields.extend(p.extra.iter().map(|(k, v)| (k.to_string(), v.to_json())));
     fields.extend([
         ("decisions".into(), json!(p.decisions)),
         ("ms_per_decision".into(), json!(p.ms_per_decision)),

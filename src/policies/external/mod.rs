@@ -27,7 +27,6 @@ use crate::core::game::{Action, Game, State};
 use crate::core::params::{ParamKind, ParamSpec, ParamValue, Params};
 use crate::core::policy::{DecisionNote, FaultOutcome, Policy, PolicyFault, RoundReport, SeatInfo};
 use crate::core::rng::SimRng;
-use crate::core::tournament::MetricValue;
 use process::{AgentProcess, Incoming, Launch};
 use protocol::{AnswerError, Decide, GameInfo, Hello, LegalAction, SeatHello};
 
@@ -575,14 +574,7 @@ impl<G: Game> Policy<G> for ExternalPolicy {
                 .metrics
                 .values
                 .iter()
-                .map(|(k, v)| {
-                    let value = match v {
-                        MetricValue::Int(i) => Value::from(*i),
-                        MetricValue::Float(x) => Value::from(*x),
-                        MetricValue::Bool(b) => Value::from(*b),
-                    };
-                    ((*k).to_string(), value)
-                })
+                .map(|(k, v)| ((*k).to_string(), v.to_json()))
                 .collect();
             process.send(&protocol::round_over_line(
                 report.table,
