@@ -17,7 +17,6 @@ pub mod protocol;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
@@ -196,9 +195,9 @@ pub fn prepare_seat(params: &mut Params, base: &Path) -> Result<(), (&'static st
 
 /// An external agent playing one seat at one table.
 pub struct ExternalPolicy {
-    config: Arc<ExternalConfig>,
+    config: ExternalConfig,
     game: GameInfo,
-    labels: Arc<Vec<String>>,
+    labels: Vec<String>,
     seat: Option<SeatState>,
     process: Option<AgentProcess>,
     /// Why the process is gone, for the faults that follow.
@@ -211,6 +210,8 @@ pub struct ExternalPolicy {
     /// Why the agent could not start at all.
     fatal: Option<String>,
     pending: Option<Pending>,
+    /// The legal actions `prepare` computed for the decision `act` answers next.
+    legal: Option<Vec<Action>>,
     next_id: u64,
     round: u64,
     decision: u32,
@@ -236,7 +237,7 @@ impl ExternalPolicy {
             .map(|a| game.action_label(a))
             .collect();
         ExternalPolicy {
-            config: Arc::new(config),
+            config,
             game: GameInfo {
                 name: game.name(),
                 players: game.num_players(),
@@ -244,7 +245,7 @@ impl ExternalPolicy {
                 observation_len: game.observation_len(),
                 rules: game.rules_json(),
             },
-            labels: Arc::new(labels),
+            labels,
             seat: None,
             process: None,
             gone: None,
@@ -253,6 +254,7 @@ impl ExternalPolicy {
             started: false,
             fatal: None,
             pending: None,
+            legal: None,
             next_id: 0,
             round: 0,
             decision: 0,
@@ -526,6 +528,13 @@ impl ExternalPolicy {
     }
 }
 
+impl ExternalPolicy {
+    /// The legal actions of the decision at hand: computed by `prepare`, taken by `act`.
+    fn legal_for<S: State>(&mut self, state: &S) -> Vec<Action> {
+        self.legal.take().unwrap_or_else(|| state.legal_actions())
+    }
+}
+
 /// An open decide request.
 #[derive(Debug, Clone, Copy)]
 struct Pending {
@@ -543,13 +552,14 @@ fn with_stderr(message: String, tail: &str) -> String {
 
 impl<G: Game> Policy<G> for ExternalPolicy {
     fn prepare(&mut self, state: &G::State, player: usize) {
-        let legal = state.legal_actions();
+        let legal = self.legal_for(state);
         self.request(state, player, &legal);
+        self.legal = Some(legal);
     }
 
     fn act(&mut self, state: &G::State, player: usize, _rng: &mut SimRng) -> Action {
         self.note = None;
-        let legal = state.legal_actions();
+        let legal = self.legal_for(state);
         self.request(state, player, &legal);
         let action = self.answer(&legal);
         self.decision += 1;
