@@ -542,11 +542,7 @@ fn drain_stderr(stderr: impl Read, tail: Arc<Mutex<VecDeque<String>>>) {
         let Ok(line) = line else { return };
         let mut text = String::from_utf8_lossy(&line).trim_end().to_string();
         if text.len() > 300 {
-            let mut cut = 300;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            text.truncate(cut);
+            text.truncate(text.floor_char_boundary(300));
             text.push_str(" ...");
         }
         let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());

@@ -310,11 +310,11 @@ pub fn excerpt(line: &str) -> String {
     if line.len() <= 200 {
         format!("`{line}`")
     } else {
-        let mut cut = 200;
-        while !line.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        format!("`{} ...` ({} bytes)", &line[..cut], line.len())
+        format!(
+            "`{} ...` ({} bytes)",
+            &line[..line.floor_char_boundary(200)],
+            line.len()
+        )
     }
 }
 
