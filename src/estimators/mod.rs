@@ -160,8 +160,7 @@ pub trait Estimator: Send + Sync {
 
     /// The estimate: the mean of the round values.
     fn estimate(&self, input: &OpeInput<'_>) -> Result<f64, OpeError> {
-        let v = self.round_values(input)?;
-        Ok(v.iter().sum::<f64>() / v.len().max(1) as f64)
+        Ok(crate::analysis::stats::mean(&self.round_values(input)?))
     }
 
     /// Normal-approximation (1 - alpha) interval of the estimate.
@@ -334,7 +333,7 @@ pub fn evaluate_all(
         .zip(values.iter().zip(boot))
         .map(|(name, (v, b))| EstimateRow {
             estimator: name.to_string(),
-            estimate: v.iter().sum::<f64>() / v.len().max(1) as f64,
+            estimate: crate::analysis::stats::mean(v),
             normal_ci: normal_interval(v, 0.05),
             bootstrap_ci: b,
         })

@@ -27,7 +27,7 @@ pub struct Snips;
 impl Estimator for Snips {
     fn round_values(&self, input: &OpeInput<'_>) -> Result<Vec<f64>, OpeError> {
         let weights: Vec<f64> = (0..input.len()).map(|i| input.weight(i)).collect();
-        let mean = weights.iter().sum::<f64>() / weights.len().max(1) as f64;
+        let mean = crate::analysis::stats::mean(&weights);
         if mean <= 0.0 {
             return Err(OpeError::Missing(
                 "SNIPS: every importance weight is 0 (the target never takes a logged action)".into(),
@@ -46,7 +46,7 @@ impl Estimator for Replay {
         let matches: Vec<f64> = (0..input.len())
             .map(|i| f64::from(u8::from(input.pi_e[i * input.k + input.actions[i] as usize] == 1.0)))
             .collect();
-        let mean = matches.iter().sum::<f64>() / matches.len().max(1) as f64;
+        let mean = crate::analysis::stats::mean(&matches);
         if mean == 0.0 {
             return Ok(vec![0.0; input.len()]);
         }
