@@ -10,7 +10,8 @@ use mechsim::core::{Game, Policy, SimRng, State, Turn};
 use mechsim::games::dhumbal::{Dhumbal, DhumbalRules, DhumbalState};
 use mechsim::policies::dhumbal_heuristic::{HeuristicPolicy, Style};
 use mechsim::policies::random::RandomPolicy;
-use mechsim::runner::{RunOptions, registry};
+use mechsim::registry;
+use mechsim::runner::RunOptions;
 use mechsim::scenario;
 
 fn play(game: &Dhumbal, agents: &mut [Box<dyn Policy<Dhumbal>>], rng: &mut SimRng) -> DhumbalState {
@@ -69,7 +70,7 @@ fn tournament(c: &mut Criterion) {
         ..RunOptions::default()
     };
     group.bench_function("rule_based_1024_rounds_1_seed", |b| {
-        b.iter(|| (entry.run_tournament)(&plan, &options).expect("runs"))
+        b.iter(|| entry.run_tournament(&plan, &options).expect("runs"))
     });
     group.finish();
 }

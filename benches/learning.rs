@@ -10,8 +10,7 @@ use mechsim::games::dhumbal::{Dhumbal, DhumbalRules};
 use mechsim::policies::random::RandomPolicy;
 use mechsim::world::Rotation;
 use mechsim::world::training::{TrainingSetup, TrainingWorld};
-use mechsim_agents::ppo::new_ppo;
-use mechsim_agents::{DeviceKind, Learner, PpoConfig, UniformLearner};
+use mechsim_agents::{DeviceKind, Learner, LearnerConfig, PpoConfig, UniformLearner, new_learner};
 
 fn world(learner: Box<dyn Learner>) -> TrainingWorld {
     let setup = TrainingSetup {
@@ -38,7 +37,7 @@ fn environment(c: &mut Criterion) {
     group.bench_function("dhumbal_env_steps_uniform_learner_4096", |b| {
         b.iter(|| w.collect(4096).expect("collect"))
     });
-    let ppo = new_ppo(DeviceKind::Cpu, 437, 331, PpoConfig::default()).expect("ppo");
+    let ppo = new_learner(DeviceKind::Cpu, 437, 331, LearnerConfig::Ppo(PpoConfig::default())).expect("ppo");
     let mut w = world(ppo);
     group.bench_function("dhumbal_env_steps_ppo_acting_4096", |b| {
         b.iter(|| w.collect(4096).expect("collect"))

@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use mechsim::core::params::{ParamKind, ParamSpec};
 use mechsim::core::{Action, Policy, SimRng, State};
 use mechsim::games::dhumbal::{Dhumbal, DhumbalState};
-use mechsim::games::register_policy;
 use mechsim::policies::PolicyEntry;
+use mechsim::registry::register_policy;
 
 /// Plays a random legal action with probability `noise`, otherwise the lowest action id
 /// (in Dhumbal: call when allowed, else discard the lowest-id card group).
@@ -40,17 +40,17 @@ const PARAMS: &[ParamSpec] = &[ParamSpec {
 }];
 
 fn main() -> ExitCode {
-    let registered = register_policy::<Dhumbal>(PolicyEntry {
-        name: "lowest-first",
-        help: "example policy from examples/custom_policy.rs: the lowest legal action id, with some noise",
-        params: PARAMS,
-        build: |_, params| {
+    let entry = PolicyEntry::<Dhumbal>::new(
+        "lowest-first",
+        "example policy from examples/custom_policy.rs: the lowest legal action id, with some noise",
+        |seat| {
             Ok(Box::new(LowestFirst {
-                noise: params.float("noise").unwrap_or(0.1),
+                noise: seat.params.float("noise").unwrap_or(0.1),
             }))
         },
-    });
-    if let Err(e) = registered {
+    )
+    .with_params(PARAMS);
+    if let Err(e) = register_policy(entry) {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }

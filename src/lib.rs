@@ -1,9 +1,10 @@
 //! mechsim: a simulator for multi-agent games and mechanism design.
 //!
 //! Layers, depended on in one direction only: `core` (vocabulary) <- `games`, `search`,
-//! `policies`, `analysis` (rules, algorithms, agents, statistics) <- `world` (the bevy_ecs tournament world) and
-//! `runner` (replicates in parallel, the registry) <- `scenario` (files -> validated runs)
-//! <- `output` (CSV, summaries, manifests) <- `cli`.
+//! `policies`, `analysis` (rules, algorithms, agents, statistics) <- `world` (the bevy_ecs
+//! worlds) and `runner` (replicates in parallel) <- `registry` (which games exist and which
+//! policies play them) <- `scenario` (files -> validated runs) <- `output` (CSV, summaries,
+//! manifests) <- `cli`.
 
 pub mod analysis;
 pub mod bandit;
@@ -14,6 +15,7 @@ pub mod games;
 pub mod mechanism;
 pub mod output;
 pub mod policies;
+pub mod registry;
 pub mod runner;
 pub mod scenario;
 pub mod search;

@@ -13,7 +13,9 @@ fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
 fn run_writes_every_output_and_prints_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "s.toml", SMALL);
+    let clock = std::time::Instant::now();
     let out = mechsim(dir.path(), &["run", &file, "--out", "res"]);
+    let elapsed = clock.elapsed().as_secs_f64();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     for needle in [
@@ -85,7 +87,16 @@ fn run_writes_every_output_and_prints_the_report() {
         serde_json::from_str(&fs::read_to_string(dir.path().join("res/manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["scenario_sha256"].as_str().unwrap().len(), 64);
     assert_eq!(manifest["seeds"].as_array().unwrap().len(), 3);
-    assert!(manifest["wall_seconds"].as_f64().unwrap() >= 0.0);
+    // The run's own timing lies inside the time the test saw the command take.
+    let wall = manifest["wall_seconds"].as_f64().unwrap();
+    assert!(
+        wall > 0.0 && wall <= elapsed,
+        "wall_seconds {wall}, command took {elapsed} s"
+    );
+    let time = |key: &str| humantime::parse_rfc3339(manifest[key].as_str().unwrap()).unwrap();
+    let (started, finished) = (time("started"), time("finished"));
+    assert!(finished >= started, "{started:?} .. {finished:?}");
+    assert!(finished.duration_since(started).unwrap().as_secs_f64() <= elapsed + 1.0);
 }
 
 #[test]
@@ -501,6 +512,41 @@ fn train_rejects_bad_devices_kinds_and_checkpoints() {
         stderr(&out).contains(
             "key `seats[0].checkpoint`: `checkpoint` must be a path to an existing file, but \"nope.mpk\" is not a file"
         ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_success() {
+    use std::process::{Command, Stdio};
+    // The reader closes the pipe before mechsim writes (`mechsim list policies | head -0`).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mechsim"))
+        .args(["list", "policies"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stderr.is_empty(), "nothing on stderr: {}", stderr(&out));
+}
+
+#[test]
+fn a_full_disk_on_stdout_is_a_clear_error() {
+    let Ok(full) = fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("SKIPPED a_full_disk_on_stdout_is_a_clear_error: this system has no /dev/full");
+        return;
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mechsim"))
+        .args(["list", "games"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("error: cannot write to standard output: No space left on device"),
         "{}",
         stderr(&out)
     );

@@ -5,7 +5,8 @@ use std::fs;
 use std::path::Path;
 
 use mechsim::output;
-use mechsim::runner::{RunOptions, registry};
+use mechsim::registry;
+use mechsim::runner::RunOptions;
 use mechsim::scenario::{self, Scenario};
 
 use crate::support::{SMALL, mechsim, stderr};
@@ -21,7 +22,7 @@ fn rounds_csv(s: &Scenario, threads: usize) -> Vec<u8> {
         threads: Some(threads),
         ..RunOptions::default()
     };
-    let result = (entry.run_tournament)(plan, &options).unwrap();
+    let result = entry.run_tournament(plan, &options).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rounds.csv");
     output::write_rounds_csv(&path, plan, &result).unwrap();

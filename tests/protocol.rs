@@ -3,7 +3,7 @@
 //! (environment, working directory) and its answers are logged; every way an untrusted
 //! agent can misbehave (crash, hang, slowness, garbage, illegal answers, floods, stderr
 //! noise, a bad handshake) ends in the outcome the scenario chose. The Python example agent
-//! plays a whole scenario where python3 is installed.
+//! plays a whole scenario (python3 is required; see `support::python3_available`).
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -326,10 +326,7 @@ fn bad_external_seats_are_refused_with_file_line_and_key() {
 
 #[test]
 fn the_python_example_agent_plays_its_scenario() {
-    let found =
-        std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|d| d.join("python3").is_file()));
-    if !found {
-        eprintln!("python3 is not installed: the Python example agent is not run");
+    if !crate::support::python3_available("the_python_example_agent_plays_its_scenario") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -59,3 +59,18 @@ policy = "dhumbal-balanced"
 [[seats]]
 policy = "random"
 "#;
+
+/// Whether the tests that run a Python agent should run. python3 is required: without
+/// it they fail, unless `MECHSIM_SKIP_PYTHON=1` asks to skip them, which is said loudly.
+pub fn python3_available(test: &str) -> bool {
+    let found =
+        std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|d| d.join("python3").is_file()));
+    if found {
+        return true;
+    }
+    if std::env::var_os("MECHSIM_SKIP_PYTHON").is_some_and(|v| v == "1") {
+        eprintln!("SKIPPED {test}: python3 is not on PATH and MECHSIM_SKIP_PYTHON=1");
+        return false;
+    }
+    panic!("{test} needs python3 on PATH (install it, or set MECHSIM_SKIP_PYTHON=1 to skip this test)");
+}

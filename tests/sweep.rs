@@ -83,19 +83,24 @@ fn cells_equal_their_own_runs_and_resuming_gives_the_same_files() {
     let o = mechsim(dir.path(), &["sweep", "s.toml", "--out", "cut", "--quiet"]);
     assert!(o.status.success());
     let cut = dir.path().join("cut");
-    for (i, e) in fs::read_dir(cut.join("units")).unwrap().enumerate() {
-        if i % 2 == 0 {
-            fs::remove_file(e.unwrap().path()).unwrap();
-        }
+    let mut units: Vec<std::path::PathBuf> = fs::read_dir(cut.join("units"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    units.sort();
+    for unit in units.iter().step_by(2) {
+        fs::remove_file(unit).unwrap();
     }
     fs::remove_dir_all(cut.join("cells")).unwrap();
     fs::remove_file(cut.join("sweep.csv")).unwrap();
-    fs::write(cut.join("units/leftover.csv.partial"), "half a file").unwrap();
+    // A killed run leaves a lost unit's staging file half-written: resuming replaces it.
+    let stale = units[0].with_extension("csv.partial");
+    fs::write(&stale, "half a file").unwrap();
     let o = mechsim(dir.path(), &["sweep", "s.toml", "--out", "cut", "--quiet"]);
     assert_eq!(o.status.code(), Some(2), "an existing sweep needs --resume or --force");
     let o = mechsim(dir.path(), &["sweep", "s.toml", "--out", "cut", "--resume", "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    fs::remove_file(cut.join("units/leftover.csv.partial")).unwrap();
+    assert!(!stale.exists(), "the stale staging file is gone");
     assert_eq!(snapshot(&cut), full);
     // analyze draws each metric against the numeric grid parameter.
     let o = mechsim(dir.path(), &["analyze", "full"]);
@@ -120,7 +125,10 @@ fn bad_grids_get_clear_errors() {
             SWEEP.replace("seeds = 2\n", "seeds = 0\n"),
             "key `sweep.seeds`: must be in 1..=10000",
         ),
-        (SWEEP.replace("[sweep]", "[sweeep]"), "unknown"),
+        (
+            SWEEP.replace("[sweep]", "[sweeep]"),
+            "key `sweeep`: unknown key `sweeep`; did you mean `sweep`?",
+        ),
         (
             SWEEP.replace("rounds = 6\n", "rounds = 7\nrotation = \"duplicate\"\n"),
             "rounds must be a multiple of tables x seats = 3; found 7 (try 9)",

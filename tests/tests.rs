@@ -5,6 +5,7 @@ mod adload;
 mod cli;
 mod conformance;
 mod determinism;
+mod extending;
 mod mechanism;
 mod plugins;
 mod protocol;

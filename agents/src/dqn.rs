@@ -5,19 +5,20 @@
 
 use std::path::Path;
 
+use burn::config::Config;
 use burn::module::{AutodiffModule, Module};
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::prelude::ToElement;
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::activation::relu;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{CheckpointMeta, load_weights, read_meta, save_checkpoint};
+use crate::init::seeded_init;
 use crate::learner::{Decision, Learner, Rollout, UpdateStats};
-use crate::ppo::{CheckpointMeta, save_checkpoint};
 use crate::{AgentError, Batch, masked_argmax, splitmix};
 
 /// DQN hyper-parameters.
@@ -70,6 +71,9 @@ impl Default for DqnConfig {
 }
 
 impl DqnConfig {
+    /// The name scenarios and checkpoint side files give DQN.
+    pub const ALGORITHM: &'static str = "dqn";
+
     /// Exploration rate after `steps` learner decisions.
     pub fn epsilon(&self, steps: u64) -> f32 {
         let t = (steps as f32 / self.epsilon_steps.max(1) as f32).min(1.0);
@@ -77,7 +81,9 @@ impl DqnConfig {
     }
 }
 
-/// The Q-network: a two-layer ReLU trunk and one value per action id.
+/// The Q-network: a two-layer ReLU trunk and one value per action id. The field names are the
+/// record's parameter names, and their order is the order of the seeded draws: renaming or
+/// reordering them breaks saved checkpoints and same-seed reproducibility.
 #[derive(Module, Debug)]
 pub struct QNetwork<B: Backend> {
     hidden1: Linear<B>,
@@ -85,16 +91,29 @@ pub struct QNetwork<B: Backend> {
     out: Linear<B>,
 }
 
-impl<B: Backend> QNetwork<B> {
-    /// A freshly initialised network.
-    pub fn new(obs_len: usize, num_actions: usize, hidden: usize, device: &B::Device) -> Self {
+/// The shape of a `QNetwork`.
+#[derive(Config, Debug)]
+pub struct QNetworkConfig {
+    /// Observation length.
+    pub obs_len: usize,
+    /// Action-space size (one Q-value per action id).
+    pub num_actions: usize,
+    /// Width of both hidden layers.
+    pub hidden: usize,
+}
+
+impl QNetworkConfig {
+    /// A freshly initialised network (its parameters are drawn lazily, on first use).
+    pub fn init<B: Backend>(&self, device: &B::Device) -> QNetwork<B> {
         QNetwork {
-            hidden1: LinearConfig::new(obs_len, hidden).init(device),
-            hidden2: LinearConfig::new(hidden, hidden).init(device),
-            out: LinearConfig::new(hidden, num_actions).init(device),
+            hidden1: LinearConfig::new(self.obs_len, self.hidden).init(device),
+            hidden2: LinearConfig::new(self.hidden, self.hidden).init(device),
+            out: LinearConfig::new(self.hidden, self.num_actions).init(device),
         }
     }
+}
 
+impl<B: Backend> QNetwork<B> {
     /// Q-values `[batch, actions]`.
     pub fn forward(&self, observations: Tensor<B, 2>) -> Tensor<B, 2> {
         self.out
@@ -205,8 +224,8 @@ pub struct Dqn<B: AutodiffBackend> {
 impl<B: AutodiffBackend> Dqn<B> {
     /// A fresh learner on `device`.
     pub fn new(obs_len: usize, num_actions: usize, config: DqnConfig, device: B::Device) -> Self {
-        let online = crate::ppo::seeded_init::<B, _>(&device, config.seed, || {
-            QNetwork::new(obs_len, num_actions, config.hidden, &device)
+        let online = seeded_init::<B, _>(&device, config.seed, || {
+            QNetworkConfig::new(obs_len, num_actions, config.hidden).init(&device)
         });
         let optim = AdamConfig::new()
             .with_grad_clipping(Some(burn::grad_clipping::GradientClippingConfig::Norm(
@@ -231,20 +250,10 @@ impl<B: AutodiffBackend> Dqn<B> {
 
     /// Loads a learner saved by `save`.
     pub fn load(path: &Path, device: B::Device) -> Result<Self, AgentError> {
-        let meta = crate::ppo::read_meta(path)?;
-        let config: DqnConfig = serde_json::from_value(meta.settings.clone()).map_err(|e| AgentError::Checkpoint {
-            path: path.display().to_string(),
-            message: format!("not a DQN checkpoint: {e}"),
-        })?;
+        let meta = read_meta(path)?;
+        let config: DqnConfig = meta.settings_as(path, "DQN")?;
         let mut dqn = Dqn::new(meta.obs_len, meta.num_actions, config, device);
-        let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
-        dqn.online = dqn
-            .online
-            .load_file(path.to_path_buf(), &recorder, &dqn.device)
-            .map_err(|e| AgentError::Checkpoint {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
+        dqn.online = load_weights(dqn.online, path, &dqn.device)?;
         dqn.target = dqn.online.clone();
         dqn.updates = meta.updates;
         Ok(dqn)
@@ -396,7 +405,7 @@ impl<B: AutodiffBackend> Learner for Dqn<B> {
 
     fn save(&self, path: &Path) -> Result<(), AgentError> {
         let meta = CheckpointMeta {
-            algorithm: "dqn".into(),
+            algorithm: DqnConfig::ALGORITHM.into(),
             obs_len: self.obs_len,
             num_actions: self.num_actions,
             settings: serde_json::to_value(self.config).unwrap_or_default(),

@@ -3,19 +3,25 @@
 //!
 //! The contract shared by training and play (the study's PPO failed exactly where training
 //! and play disagreed on layout): a batch of observations with their legal-action masks,
-//! masked action selection that can never choose an illegal action, and `Learner`s (PPO on
-//! burn) that act on whole batches at once and learn from rollouts. burn is used here and
-//! nowhere else in mechsim.
+//! masked action selection that can never choose an illegal action, and `Learner`s (PPO and
+//! DQN on burn, built from a `LearnerConfig` by `new_learner` or restored by `load_learner`)
+//! that act on whole batches at once and learn from rollouts. burn is used here and nowhere
+//! else in mechsim.
 
+pub mod checkpoint;
 pub mod device;
 pub mod dqn;
+pub mod factory;
 pub mod gae;
+mod init;
 pub mod learner;
 pub mod net;
 pub mod ppo;
 
+pub use checkpoint::{CheckpointMeta, read_meta};
 pub use device::DeviceKind;
 pub use dqn::DqnConfig;
+pub use factory::{LearnerConfig, load_learner, new_learner};
 pub use learner::{Decision, Learner, Rollout, UniformLearner, UpdateStats};
 pub use ppo::PpoConfig;
 

@@ -4,23 +4,23 @@
 //! and masked logits, so illegal actions get probability exactly zero both when acting and
 //! when learning.
 
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::Path;
 
-use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
+use burn::module::AutodiffModule;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::prelude::ToElement;
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{CheckpointMeta, load_weights, read_meta, save_checkpoint};
 use crate::gae::gae;
+use crate::init::seeded_init;
 use crate::learner::{Decision, Learner, Rollout, UpdateStats};
-use crate::net::ActorCritic;
-use crate::{AgentError, Batch, DeviceKind, sample_index, splitmix};
+use crate::net::{ActorCritic, ActorCriticConfig};
+use crate::{AgentError, Batch, sample_index, splitmix};
 
 /// Logit given to illegal actions: exp(-1e9) is exactly 0 in f32.
 const MASKED_LOGIT: f32 = -1.0e9;
@@ -55,6 +55,11 @@ pub struct PpoConfig {
     pub win_coef: f32,
 }
 
+impl PpoConfig {
+    /// The name scenarios and checkpoint side files give PPO.
+    pub const ALGORITHM: &'static str = "ppo";
+}
+
 fn default_win_coef() -> f32 {
     0.5
 }
@@ -77,53 +82,6 @@ impl Default for PpoConfig {
         }
     }
 }
-
-/// What a checkpoint's side file records, so the network can be rebuilt before loading.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CheckpointMeta {
-    /// "ppo" or "dqn".
-    pub algorithm: String,
-    /// Observation length.
-    pub obs_len: usize,
-    /// Action-space size.
-    pub num_actions: usize,
-    /// The algorithm's hyper-parameters.
-    #[serde(alias = "config")]
-    pub settings: serde_json::Value,
-    /// Updates done.
-    pub updates: u64,
-}
-
-/// Forces burn's lazily initialised parameters to draw their values now.
-struct Materialise;
-
-impl<B: Backend> ModuleVisitor<B> for Materialise {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        let _ = param.val();
-    }
-}
-
-/// Seeds the backend and initialises a network under a process-wide lock, so learners
-/// built concurrently stay reproducible. burn initialises parameters lazily (on first use),
-/// so every parameter is materialised before the lock is released; otherwise another
-/// thread's seeding could interleave with the draws.
-pub(crate) fn seeded_init<B: Backend, M: Module<B>>(device: &B::Device, seed: u64, init: impl FnOnce() -> M) -> M {
-    let _guard = INIT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    B::seed(device, seed);
-    let model = init();
-    model.visit(&mut Materialise);
-    model
-}
-
-/// Writes a checkpoint's side file.
-pub(crate) fn write_meta(path: &Path, meta: &CheckpointMeta) -> Result<(), AgentError> {
-    let text = serde_json::to_string_pretty(meta).map_err(|e| checkpoint_error(path, e))?;
-    std::fs::write(meta_path(path), text).map_err(|e| checkpoint_error(path, e))
-}
-
-/// Weight initialisation uses the backend's global seed: hold this lock around seeding and
-/// initialising so learners built concurrently stay reproducible.
-static INIT_LOCK: Mutex<()> = Mutex::new(());
 
 /// PPO on backend `B`.
 pub struct Ppo<B: AutodiffBackend> {
@@ -203,7 +161,7 @@ impl<B: AutodiffBackend> Ppo<B> {
     /// A fresh learner on `device`.
     pub fn new(obs_len: usize, num_actions: usize, config: PpoConfig, device: B::Device) -> Self {
         let model = seeded_init::<B, _>(&device, config.seed, || {
-            ActorCritic::new(obs_len, num_actions, config.hidden, &device)
+            ActorCriticConfig::new(obs_len, num_actions, config.hidden).init(&device)
         });
         let optim = AdamConfig::new()
             .with_grad_clipping(Some(burn::grad_clipping::GradientClippingConfig::Norm(
@@ -225,14 +183,9 @@ impl<B: AutodiffBackend> Ppo<B> {
     /// Loads a learner saved by `save` (the `.json` side file says how to rebuild it).
     pub fn load(path: &Path, device: B::Device) -> Result<Self, AgentError> {
         let meta = read_meta(path)?;
-        let config: PpoConfig = serde_json::from_value(meta.settings.clone())
-            .map_err(|e| checkpoint_error(path, format!("not a PPO checkpoint: {e}")))?;
+        let config: PpoConfig = meta.settings_as(path, "PPO")?;
         let mut ppo = Ppo::new(meta.obs_len, meta.num_actions, config, device);
-        let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
-        ppo.model = ppo
-            .model
-            .load_file(path.to_path_buf(), &recorder, &ppo.device)
-            .map_err(|e| checkpoint_error(path, e))?;
+        ppo.model = load_weights(ppo.model, path, &ppo.device)?;
         ppo.updates = meta.updates;
         Ok(ppo)
     }
@@ -272,26 +225,6 @@ impl<B: AutodiffBackend> Ppo<B> {
             .unwrap_or_default();
         (probs, values, wins)
     }
-}
-
-fn meta_path(path: &Path) -> PathBuf {
-    let mut p = path.as_os_str().to_owned();
-    p.push(".json");
-    PathBuf::from(p)
-}
-
-fn checkpoint_error(path: &Path, e: impl std::fmt::Display) -> AgentError {
-    AgentError::Checkpoint {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    }
-}
-
-/// Reads a checkpoint's side file.
-pub fn read_meta(path: &Path) -> Result<CheckpointMeta, AgentError> {
-    let meta = meta_path(path);
-    let text = std::fs::read_to_string(&meta).map_err(|e| checkpoint_error(&meta, e))?;
-    serde_json::from_str(&text).map_err(|e| checkpoint_error(&meta, e))
 }
 
 impl<B: AutodiffBackend> Learner for Ppo<B> {
@@ -398,7 +331,7 @@ impl<B: AutodiffBackend> Learner for Ppo<B> {
 
     fn save(&self, path: &Path) -> Result<(), AgentError> {
         let meta = CheckpointMeta {
-            algorithm: "ppo".into(),
+            algorithm: PpoConfig::ALGORITHM.into(),
             obs_len: self.obs_len,
             num_actions: self.num_actions,
             settings: serde_json::to_value(self.config).unwrap_or_default(),
@@ -408,137 +341,10 @@ impl<B: AutodiffBackend> Learner for Ppo<B> {
     }
 }
 
-/// Writes a network to `path` (NamedMpk, full precision) and its side file, creating the
-/// directory: the one checkpoint format every learner uses.
-pub(crate) fn save_checkpoint<B: Backend, M: Module<B>>(
-    model: M,
-    path: &Path,
-    meta: &CheckpointMeta,
-) -> Result<(), AgentError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| checkpoint_error(path, e))?;
-    }
-    let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
-    model
-        .save_file(path.to_path_buf(), &recorder)
-        .map_err(|e| checkpoint_error(path, e))?;
-    write_meta(path, meta)
-}
-
-type CpuBackend = burn::backend::Autodiff<burn::backend::Flex>;
-
-/// Runs one tiny operation on `device`, turning a missing driver or device (which the GPU
-/// backends report by panicking) into an error that says what to check.
-#[cfg(any(feature = "cuda", feature = "wgpu"))]
-fn probe<B: Backend>(device: &B::Device, kind: DeviceKind) -> Result<(), AgentError> {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        Tensor::<B, 1>::zeros([1], device).into_data()
-    }));
-    std::panic::set_hook(previous);
-    outcome.map(|_| ()).map_err(|panic| {
-        let detail = panic
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| panic.downcast_ref::<&str>().copied())
-            .unwrap_or("the backend failed to start");
-        let hint = match kind {
-            DeviceKind::Cuda => {
-                "check that an NVIDIA driver (libcuda.so) and NVRTC (libnvrtc.so) are installed and on LD_LIBRARY_PATH"
-            }
-            DeviceKind::Wgpu => "check that a Vulkan driver and loader (libvulkan.so) are installed",
-            DeviceKind::Cpu => "",
-        };
-        let first_line = detail.lines().next().unwrap_or(detail);
-        AgentError::Device(format!("no usable `{kind}` device: {first_line}; {hint}"))
-    })
-}
-
-/// Runs `$body` with `$B` bound to the autodiff backend of `$device` (after checking that it
-/// is compiled in and, for GPUs, that a device answers), so every learner constructor
-/// dispatches the same way.
-macro_rules! on_device {
-    ($device:expr, |$B:ident| $body:expr) => {{
-        let device: DeviceKind = $device;
-        device.ensure_compiled_in()?;
-        match device {
-            DeviceKind::Cpu => {
-                type $B = CpuBackend;
-                $body
-            }
-            #[cfg(feature = "cuda")]
-            DeviceKind::Cuda => {
-                probe::<burn::backend::Cuda>(&Default::default(), device)?;
-                type $B = burn::backend::Autodiff<burn::backend::Cuda>;
-                $body
-            }
-            #[cfg(feature = "wgpu")]
-            DeviceKind::Wgpu => {
-                probe::<burn::backend::Wgpu>(&Default::default(), device)?;
-                type $B = burn::backend::Autodiff<burn::backend::Wgpu>;
-                $body
-            }
-            #[allow(unreachable_patterns)]
-            other => Err(AgentError::Device(format!(
-                "the `{other}` backend is not compiled into this build"
-            ))),
-        }
-    }};
-}
-
-/// A PPO learner on the chosen device (type-erased, so callers need not know burn).
-pub fn new_ppo(
-    device: DeviceKind,
-    obs_len: usize,
-    num_actions: usize,
-    config: PpoConfig,
-) -> Result<Box<dyn Learner>, AgentError> {
-    on_device!(device, |B| Ok(
-        Box::new(Ppo::<B>::new(obs_len, num_actions, config, Default::default())) as Box<dyn Learner>
-    ))
-}
-
-/// Loads a PPO checkpoint onto the chosen device.
-pub fn load_ppo(device: DeviceKind, path: &Path) -> Result<Box<dyn Learner>, AgentError> {
-    on_device!(device, |B| Ok(
-        Box::new(Ppo::<B>::load(path, Default::default())?) as Box<dyn Learner>
-    ))
-}
-
-/// A DQN learner on the chosen device.
-pub fn new_dqn(
-    device: DeviceKind,
-    obs_len: usize,
-    num_actions: usize,
-    config: crate::dqn::DqnConfig,
-) -> Result<Box<dyn Learner>, AgentError> {
-    on_device!(device, |B| Ok(Box::new(crate::dqn::Dqn::<B>::new(
-        obs_len,
-        num_actions,
-        config,
-        Default::default()
-    )) as Box<dyn Learner>))
-}
-
-/// Loads any checkpoint (PPO or DQN, as its side file says) onto the chosen device.
-pub fn load_learner(device: DeviceKind, path: &Path) -> Result<Box<dyn Learner>, AgentError> {
-    let meta = read_meta(path)?;
-    match meta.algorithm.as_str() {
-        "ppo" => load_ppo(device, path),
-        "dqn" => on_device!(device, |B| Ok(
-            Box::new(crate::dqn::Dqn::<B>::load(path, Default::default())?) as Box<dyn Learner>
-        )),
-        other => Err(checkpoint_error(
-            path,
-            format!("unknown algorithm `{other}` (expected ppo or dqn)"),
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::device::CpuBackend;
     use burn::backend::Flex;
 
     fn cpu(obs_len: usize, actions: usize, config: PpoConfig) -> Ppo<CpuBackend> {

@@ -7,23 +7,7 @@ use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 /// z for a two-sided 95% interval.
 pub const Z95: f64 = 1.959_963_984_540_054;
 
-/// Arithmetic mean (0 for an empty slice).
-pub fn mean(xs: &[f64]) -> f64 {
-    if xs.is_empty() {
-        0.0
-    } else {
-        xs.iter().sum::<f64>() / xs.len() as f64
-    }
-}
-
-/// Unbiased sample variance (n - 1 denominator; 0 below two values).
-pub fn variance(xs: &[f64]) -> f64 {
-    if xs.len() < 2 {
-        return 0.0;
-    }
-    let m = mean(xs);
-    xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (xs.len() - 1) as f64
-}
+pub use crate::core::descriptive::{mean, pearson, variance};
 
 /// Wilson score interval for `successes` out of `n` at normal quantile `z`.
 /// Returns (0, 0) for n = 0.
@@ -142,27 +126,6 @@ pub fn cohens_d(a: &[f64], b: &[f64]) -> f64 {
         0.0
     } else {
         (mean(a) - mean(b)) / pooled
-    }
-}
-
-/// Pearson correlation; 0 when either series is constant or shorter than two.
-pub fn pearson(xs: &[f64], ys: &[f64]) -> f64 {
-    let n = xs.len().min(ys.len());
-    if n < 2 {
-        return 0.0;
-    }
-    let (mx, my) = (mean(&xs[..n]), mean(&ys[..n]));
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for i in 0..n {
-        let (dx, dy) = (xs[i] - mx, ys[i] - my);
-        sxy += dx * dy;
-        sxx += dx * dx;
-        syy += dy * dy;
-    }
-    if sxx == 0.0 || syy == 0.0 {
-        0.0
-    } else {
-        sxy / (sxx * syy).sqrt()
     }
 }
 

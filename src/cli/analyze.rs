@@ -560,10 +560,10 @@ pub fn run(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> anyhow::Resul
         serde_json::to_string_pretty(&json!({"sections": json_sections}))? + "\n",
     )?;
     staging.commit(force)?;
-    println!(
+    outln!(
         "wrote {}/{{report.md, report.html, report.json}} ({} section(s))",
         target.display(),
         sections.len()
-    );
+    )?;
     Ok(())
 }

@@ -1,6 +1,31 @@
 //! The command-line interface: `run`, `train`, `check`, `mechanism solve` and `list`. A thin layer over the library:
 //! it parses arguments (clap), drives the progress bar, prints the readable report and
-//! prints any error exactly once (exit status 2).
+//! prints any error exactly once (exit status 2). Standard output is written through `out!`
+//! and `outln!`, never `print!`: a reader that closes the pipe early (`mechsim list | head`)
+//! ends the program quietly with success, as ripgrep does, and a full disk is a clear error
+//! instead of a panic.
+
+/// Writes to standard output like `print!`; evaluates to `Result<(), StdoutError>`.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        write!(stdout, $($arg)*)
+            .and_then(|()| stdout.flush())
+            .map_err($crate::cli::StdoutError)
+    }};
+}
+
+/// Writes a line to standard output like `println!`; evaluates to `Result<(), StdoutError>`.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, $($arg)*)
+            .and_then(|()| stdout.flush())
+            .map_err($crate::cli::StdoutError)
+    }};
+}
 
 mod adload_report;
 mod analyze;
@@ -20,12 +45,17 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::output::{self, RunInfo};
+use crate::registry;
 use crate::runner::RunOptions;
 use crate::runner::adload::{self, AdloadPlan};
 use crate::runner::information::{self, InformationPlan};
-use crate::runner::registry;
 use crate::scenario::{self, Plan};
 use mechsim_agents::DeviceKind;
+
+/// Standard output could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write to standard output: {0}")]
+pub struct StdoutError(pub std::io::Error);
 
 /// mechsim: simulate multi-agent games and mechanisms from scenario files.
 #[derive(Debug, Parser)]
@@ -250,8 +280,19 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader has gone (`| head`): nothing is left to say to anyone.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<StdoutError>()
+                    .is_some_and(|s| s.0.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            use std::io::Write as _;
+            // If even standard error is closed there is no one to tell.
+            let _ = writeln!(std::io::stderr().lock(), "error: {e:#}");
             ExitCode::from(2)
         }
     }
@@ -291,7 +332,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             json,
         } => scoring::compare(&file, &group, &value, &paired_by, alpha, seed, json),
         Command::List { what } => {
-            print!("{}", list(what));
+            out!("{}", list(what))?;
             Ok(())
         }
     }
@@ -376,8 +417,9 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     match &scenario.plan {
         Plan::Training(_) | Plan::Information(_) | Plan::Adload(_) => unreachable!("handled above"),
         Plan::Tournament(plan) => {
-            let result =
-                (entry.run_tournament)(plan, &options).with_context(|| format!("running {}", args.file.display()))?;
+            let result = entry
+                .run_tournament(plan, &options)
+                .with_context(|| format!("running {}", args.file.display()))?;
             let wall = clock.elapsed().as_secs_f64();
             bar.finish_and_clear();
             output::write_tournament(
@@ -389,17 +431,18 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
                 &info(result.threads, wall),
             )?;
             if !args.quiet {
-                print!("{}", report::render(plan, &result, wall, &out_dir));
+                out!("{}", report::render(plan, &result, wall, &out_dir))?;
             }
         }
         Plan::Solve(plan) => {
-            let result =
-                (entry.run_solve)(plan, &options).with_context(|| format!("running {}", args.file.display()))?;
+            let result = entry
+                .run_solve(plan, &options)
+                .with_context(|| format!("running {}", args.file.display()))?;
             let wall = clock.elapsed().as_secs_f64();
             bar.finish_and_clear();
             output::write_solve(&out_dir, args.force, &scenario, plan, &result, &info(1, wall))?;
             if !args.quiet {
-                print!("{}", report::render_solve(plan, &result, wall, &out_dir));
+                out!("{}", report::render_solve(plan, &result, wall, &out_dir))?;
             }
         }
     }
@@ -484,10 +527,10 @@ fn run_information(
         &info,
     )?;
     if !args.quiet {
-        print!(
+        out!(
             "{}",
             mechanism_report::render_information(plan, simulation.as_ref(), online.as_ref(), wall, out_dir)
-        );
+        )?;
     }
     Ok(())
 }
@@ -575,7 +618,7 @@ fn run_adload(
         &info,
     )?;
     if !args.quiet {
-        print!(
+        out!(
             "{}",
             adload_report::render(
                 plan,
@@ -585,7 +628,7 @@ fn run_adload(
                 wall,
                 out_dir
             )
-        );
+        )?;
     }
     Ok(())
 }
@@ -609,9 +652,9 @@ fn mechanism_solve(file: &std::path::Path, as_json: bool) -> anyhow::Result<()> 
     spinner.finish_and_clear();
     if as_json {
         let text = serde_json::to_string_pretty(&solved.to_json(&plan.instance)).context("JSON")?;
-        println!("{text}");
+        outln!("{text}")?;
     } else {
-        print!("{}", mechanism_report::render_mechanism(&plan.instance, &solved));
+        out!("{}", mechanism_report::render_mechanism(&plan.instance, &solved))?;
     }
     Ok(())
 }
@@ -644,7 +687,8 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
     let staging = output::Staging::new(&out_dir)?;
     let started = SystemTime::now();
     let clock = Instant::now();
-    let result = (entry.run_training)(&plan, device, staging.path(), &options)
+    let result = entry
+        .run_training(&plan, device, staging.path(), &options)
         .with_context(|| format!("training {}", args.file.display()))?;
     let wall = clock.elapsed().as_secs_f64();
     bar.finish_and_clear();
@@ -665,7 +709,7 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         &device.to_string(),
     )?;
     if !args.quiet {
-        print!("{}", report::render_training(&plan, &result, wall, &out_dir, device));
+        out!("{}", report::render_training(&plan, &result, wall, &out_dir, device))?;
     }
     Ok(())
 }
@@ -675,22 +719,22 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
     for file in files {
         match scenario::load(file) {
             Ok(s) => match &s.plan {
-                Plan::Tournament(t) => println!(
+                Plan::Tournament(t) => outln!(
                     "ok: {} (tournament of `{}`, {} seats, {} seed(s) x {} rounds)",
                     file.display(),
                     t.game.name,
                     t.seats.len(),
                     t.seeds.len(),
                     t.rounds
-                ),
-                Plan::Solve(p) => println!(
+                )?,
+                Plan::Solve(p) => outln!(
                     "ok: {} (solve `{}` with {}, {} iterations)",
                     file.display(),
                     p.game.name,
                     p.algorithm.name(),
                     p.iterations
-                ),
-                Plan::Adload(p) => println!(
+                )?,
+                Plan::Adload(p) => outln!(
                     "ok: {} (adload: {} users x {} ticks, {} target(s){}{}{})",
                     file.display(),
                     p.users,
@@ -708,8 +752,8 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
                         ", {} online algorithm(s)",
                         o.algorithms.len()
                     )),
-                ),
-                Plan::Information(p) => println!(
+                )?,
+                Plan::Information(p) => outln!(
                     "ok: {} (information: {} agent(s), {} state(s){}{})",
                     file.display(),
                     p.instance.n_agents(),
@@ -723,15 +767,15 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
                         ", online over {} horizon(s)",
                         o.horizons.len()
                     )),
-                ),
-                Plan::Training(p) => println!(
+                )?,
+                Plan::Training(p) => outln!(
                     "ok: {} (train {} on `{}` against {} opponent(s), {} tables)",
                     file.display(),
-                    p.algorithm.name(),
+                    p.learner.name(),
                     p.game.name,
                     p.opponents.len(),
                     p.tables
-                ),
+                )?,
             },
             Err(e) => failures.push(e.to_string()),
         }
@@ -768,8 +812,8 @@ fn list(what: ListWhat) -> String {
             }
             ListWhat::Policies => {
                 out.push_str(&format!("{}:\n", game.name));
-                for p in (game.policies)() {
-                    out.push_str(&format!("  {:<24} {}\n", p.name, p.help));
+                for p in game.policies() {
+                    out.push_str(&format!("  {:<24} [{}] {}\n", p.name, p.role, p.help));
                     for param in p.params {
                         out.push_str(&format!(
                             "  {:<4}{:<20} {}: {}\n",

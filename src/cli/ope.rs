@@ -111,43 +111,46 @@ pub fn run(cmd: &OpeCommand) -> anyhow::Result<()> {
             "read_seconds": read_seconds,
             "seconds": seconds,
         });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        outln!("{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(());
     }
-    println!(
+    outln!(
         "{}: {n} rounds, {} actions; reward model: {model_note}",
         cmd.file.display(),
         log.k
-    );
-    println!(
+    )?;
+    outln!(
         "weights: effective sample size {:.1} ({:.1}% of rounds), max {:.3}, mean {:.4}",
         diag.effective_sample_size,
         100.0 * diag.effective_sample_size / n.max(1) as f64,
         diag.max_weight,
         diag.mean_weight
-    );
+    )?;
     for w in &diag.warnings {
-        println!("warning: {w}");
+        outln!("warning: {w}")?;
     }
     for (name, rows) in &results {
-        println!("\n{name}:");
-        println!(
+        outln!("\n{name}:")?;
+        outln!(
             "{:<10} {:>12} {:>28} {:>28}",
-            "estimator", "estimate", "normal 95% CI", "bootstrap 95% CI"
-        );
+            "estimator",
+            "estimate",
+            "normal 95% CI",
+            "bootstrap 95% CI"
+        )?;
         for r in rows {
-            println!(
+            outln!(
                 "{:<10} {:>12.6} {:>28} {:>28}",
                 r.estimator,
                 r.estimate,
                 format!("[{:.6}, {:.6}]", r.normal_ci.0, r.normal_ci.1),
                 format!("[{:.6}, {:.6}]", r.bootstrap_ci.0, r.bootstrap_ci.1)
-            );
+            )?;
         }
     }
-    println!(
+    outln!(
         "\nread in {read_seconds:.2} s, evaluated in {:.2} s",
         seconds - read_seconds
-    );
+    )?;
     Ok(())
 }

@@ -283,7 +283,7 @@ pub fn render_training(
         out,
         "{}: {} on {} vs [{}] on {device}: {} steps, {} rounds, {} updates in {:.1} s ({:.0} steps/s collecting, {:.0} transitions/s updating)\n",
         plan.scenario,
-        plan.algorithm.name(),
+        plan.learner.name(),
         plan.game.name,
         opponents.join(", "),
         result.steps,
@@ -335,7 +335,7 @@ pub fn render_training(
         out,
         "\nwrote {dir}/{{curve.csv, curve.svg, model.mpk, {best}summary.json, manifest.json}}\nplay it: [[seats]] policy = \"{algorithm}\", checkpoint = \"{dir}/{file}\"",
         dir = out_dir.display(),
-        algorithm = plan.algorithm.name(),
+        algorithm = plan.learner.name(),
         best = if result.best_update.is_some() {
             "best.mpk (best evaluation), "
         } else {

@@ -107,34 +107,39 @@ pub fn score(
         plot::reliability_svg(path, &format!("{} ({prob})", file.display()), &scores.reliability)?;
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&scores)?);
+        outln!("{}", serde_json::to_string_pretty(&scores)?)?;
         return Ok(());
     }
-    println!("{}: {} forecasts of `{outcome}` by `{prob}`", file.display(), scores.n);
-    println!(
+    outln!("{}: {} forecasts of `{outcome}` by `{prob}`", file.display(), scores.n)?;
+    outln!(
         "Brier {:.6}   log loss {:.6}   accuracy {:.4}",
-        scores.brier, scores.log_loss, scores.accuracy
-    );
-    println!(
+        scores.brier,
+        scores.log_loss,
+        scores.accuracy
+    )?;
+    outln!(
         "ECE {:.6} (positive class), {:.6} (top label); MCE {:.6} / {:.6}",
-        scores.ece, scores.ece_top_label, scores.mce, scores.mce_top_label
-    );
-    println!(
+        scores.ece,
+        scores.ece_top_label,
+        scores.mce,
+        scores.mce_top_label
+    )?;
+    outln!(
         "Balance {:+.6} (accuracy minus mean confidence: 0 is calibrated, negative over-confident; not a proper scoring rule)",
         scores.balance
-    );
-    println!("\n{:>13} {:>10} {:>12} {:>10}", "bin", "count", "mean p", "observed");
+    )?;
+    outln!("\n{:>13} {:>10} {:>12} {:>10}", "bin", "count", "mean p", "observed")?;
     for b in &scores.reliability {
-        println!(
+        outln!(
             "{:>13} {:>10} {:>12.4} {:>10.4}",
             format!("[{:.2}, {:.2})", b.low, b.high),
             b.count,
             b.mean_forecast,
             b.observed
-        );
+        )?;
     }
     if let Some(path) = svg {
-        println!("\nreliability diagram: {}", path.display());
+        outln!("\nreliability diagram: {}", path.display())?;
     }
     Ok(())
 }
@@ -217,10 +222,10 @@ pub fn compare(
         seed,
     );
     if json {
-        println!("{}", serde_json::to_string_pretty(&result)?);
+        outln!("{}", serde_json::to_string_pretty(&result)?)?;
         return Ok(());
     }
-    println!(
+    outln!(
         "{}: `{value}` by `{group}`{}",
         file.display(),
         if paired_by.is_empty() {
@@ -228,15 +233,20 @@ pub fn compare(
         } else {
             format!(", paired by `{}`", paired_by.join("`, `"))
         }
-    );
-    println!(
+    )?;
+    outln!(
         "\n{:>4} {:<20} {:>9} {:>12} {:>26} {:>24}",
-        "rank", "group", "n", "mean", "95% CI", "Elo [95% CI]"
-    );
+        "rank",
+        "group",
+        "n",
+        "mean",
+        "95% CI",
+        "Elo [95% CI]"
+    )?;
     let mut ranked = result.groups.clone();
     ranked.sort_by_key(|g| g.rank);
     for g in &ranked {
-        println!(
+        outln!(
             "{:>4} {:<20} {:>9} {:>12.5} {:>26} {:>24}",
             g.rank,
             g.group,
@@ -245,14 +255,21 @@ pub fn compare(
             format!("[{:.5}, {:.5}]", g.ci.0, g.ci.1),
             g.elo
                 .map_or("-".to_string(), |(e, (lo, hi))| format!("{e:.0} [{lo:.0}, {hi:.0}]"))
-        );
+        )?;
     }
-    println!(
+    outln!(
         "\n{:<44} {:>10} {:>9} {:>10} {:>6} {:>10} {:>6} {:>8} paired (n, diff [95% CI], p)",
-        "pair", "diff", "t", "p", "Bonf", "Holm p", "Holm", "d"
-    );
+        "pair",
+        "diff",
+        "t",
+        "p",
+        "Bonf",
+        "Holm p",
+        "Holm",
+        "d"
+    )?;
     for p in &result.pairs {
-        println!(
+        outln!(
             "{:<44} {:>+10.5} {:>9.3} {:>10.3e} {:>6} {:>10.3e} {:>6} {:>8.3} {}",
             format!("{} - {}", p.a, p.b),
             p.difference,
@@ -266,10 +283,10 @@ pub fn compare(
                 "{}, {:+.5} [{:+.5}, {:+.5}], {:.3e}",
                 q.n, q.mean_difference, q.ci.0, q.ci.1, q.p
             ))
-        );
+        )?;
     }
     for n in &result.notes {
-        println!("note: {n}");
+        outln!("note: {n}")?;
     }
     Ok(())
 }

@@ -17,8 +17,8 @@ use serde_json::json;
 
 use crate::analysis::stats::{Z95, mean_interval, wilson_interval};
 use crate::output;
+use crate::registry;
 use crate::runner::RunOptions;
-use crate::runner::registry;
 use crate::scenario::{self, Plan};
 
 /// One step of a key path.
@@ -239,11 +239,20 @@ pub fn run(
     fs::create_dir_all(&units_dir).with_context(|| format!("cannot create {}", units_dir.display()))?;
     let units: Vec<(usize, usize)> = (0..cells.len()).flat_map(|c| (0..seeds).map(move |r| (c, r))).collect();
     let unit_path = |c: usize, r: usize| units_dir.join(format!("{}-r{r:04}.csv", cells[c].name));
+    let partial_path = |c: usize, r: usize| unit_path(c, r).with_extension("csv.partial");
     let todo: Vec<(usize, usize)> = units
         .iter()
         .copied()
         .filter(|&(c, r)| !unit_path(c, r).is_file())
         .collect();
+    // A unit's staging file left by a killed run is mechsim's own (named after the unit):
+    // it is rewritten from scratch, so remove it first.
+    for &(c, r) in &todo {
+        let partial = partial_path(c, r);
+        if partial.is_file() {
+            fs::remove_file(&partial).with_context(|| format!("cannot remove stale {}", partial.display()))?;
+        }
+    }
     let rounds_per_unit = |c: usize| match &cells[c].scenario.plan {
         Plan::Tournament(t) => t.rounds,
         _ => 0,
@@ -282,10 +291,11 @@ pub fn run(
                 on_progress: Arc::new(move |n| progress.inc(n)),
                 ..RunOptions::default()
             };
-            let result =
-                (entry.run_tournament)(&unit, &options).with_context(|| format!("cell {} replicate {r}", cell.name))?;
+            let result = entry
+                .run_tournament(&unit, &options)
+                .with_context(|| format!("cell {} replicate {r}", cell.name))?;
             let target = unit_path(c, r);
-            let partial = target.with_extension("csv.partial");
+            let partial = partial_path(c, r);
             output::write_rounds_csv(&partial, &unit, &result)?;
             fs::rename(&partial, &target).with_context(|| format!("cannot move {} into place", target.display()))?;
             Ok(())
@@ -400,20 +410,24 @@ pub fn run(
     fs::write(&tmp, serde_json::to_string_pretty(&manifest)? + "\n")?;
     fs::rename(&tmp, dir.join("manifest.json"))?;
     if !quiet {
-        println!(
+        outln!(
             "sweep {stem}: {} cell(s) x {seeds} replicate(s) = {} units ({} run now, {} already done)",
             cells.len(),
             units.len(),
             todo.len(),
             units.len() - todo.len()
-        );
-        println!(
+        )?;
+        outln!(
             "\n{:<50} {:<22} {:>8} {:>26} {:>12}",
-            "cell", "player", "rounds", "win rate [Wilson 95%]", "payoff"
-        );
+            "cell",
+            "player",
+            "rounds",
+            "win rate [Wilson 95%]",
+            "payoff"
+        )?;
         for r in &table_rows {
             let k = setting_names.len();
-            println!(
+            outln!(
                 "{:<50} {:<22} {:>8} {:>26} {:>12}",
                 r[0],
                 r[k + 1],
@@ -425,12 +439,12 @@ pub fn run(
                     r[k + 5].parse::<f64>().unwrap_or(0.0)
                 ),
                 format!("{:.3}", r[k + 6].parse::<f64>().unwrap_or(0.0))
-            );
+            )?;
         }
-        println!(
+        outln!(
             "\nwrote {}/{{sweep.csv, manifest.json, cells/*/rounds.csv, units/}}",
             dir.display()
-        );
+        )?;
     }
     Ok(())
 }

@@ -2,7 +2,9 @@
 //! seeded random streams, typed parameters and the library's error type. No heavy
 //! dependencies live here, so games and algorithms can be written against it alone.
 
+pub mod descriptive;
 pub mod error;
+pub mod facts;
 pub mod game;
 pub mod params;
 pub mod policy;
@@ -10,6 +12,7 @@ pub mod rng;
 pub mod tournament;
 
 pub use error::{Error, Result};
+pub use facts::GameFacts;
 pub use game::{Action, Game, Resample, State, Turn};
 pub use params::{GameSpec, ParamKind, ParamSpec, ParamValue, Params};
 pub use policy::{DecisionNote, FaultOutcome, Policy, PolicyFault, RoundReport, SearchStats, SeatInfo};

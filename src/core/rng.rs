@@ -194,8 +194,13 @@ mod tests {
     fn derivation_is_a_fixed_contract() {
         // Golden values: changing them silently breaks reproducibility of old results.
         assert_eq!(mix64(0), 0xE220_A839_7B1D_CDAF);
-        let first = SimRng::derived(42, Stream::Replicate, 0).next_u64();
-        assert_eq!(first, SimRng::derived(42, Stream::Replicate, 0).next_u64());
+        // Pinned from this build: seeds, the first draw of a derived stream, a bounded draw.
+        assert_eq!(derive_seed(42, Stream::Replicate, 0), 0xBA0E_34D6_5396_7B67);
+        assert_eq!(
+            SimRng::derived(42, Stream::Replicate, 0).next_u64(),
+            0x844B_3664_3C85_88BD
+        );
+        assert_eq!(SimRng::new(7).below(1_000_000), 270_748);
     }
 
     #[test]

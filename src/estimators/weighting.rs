@@ -72,9 +72,20 @@ mod tests {
         let snips = Snips.round_values(&input).unwrap();
         let mean_w = 2.4 / 3.0;
         assert!((snips[0] - 0.4 / mean_w).abs() < 1e-12);
-        // Replay: only round 2 has pi_e(a|x) = 1 for its action? pi_e(1|x_2) = 0: no match,
-        // so every round value is 0.
-        assert_eq!(Replay.estimate(&input).unwrap(), 0.0);
+        // Replay: no round's target puts probability 1 on its logged action, so no round
+        // matches and every value is 0.
+        assert_eq!(Replay.round_values(&input).unwrap(), vec![0.0; 3]);
+    }
+
+    #[test]
+    fn replay_averages_the_rewards_of_the_matching_rounds() {
+        let mut t = tiny();
+        // Deterministic target: action 0, action 0, action 1; logged actions 0, 1, 1.
+        t.pi_e = vec![1.0, 0.0, 1.0, 0.0, 0.0, 1.0];
+        let input = t.input();
+        // Rounds 0 and 2 match (share 2/3): their rewards 1 and 2 are scaled by 3/2.
+        assert_eq!(Replay.round_values(&input).unwrap(), vec![1.5, 0.0, 3.0]);
+        assert_eq!(Replay.estimate(&input).unwrap(), 1.5);
     }
 
     #[test]

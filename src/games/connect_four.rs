@@ -4,7 +4,9 @@
 //! bottom). Positions are bitboards (7 bits per column, one sentinel), so a win test is
 //! four shifts.
 
+use crate::core::facts::GameFacts;
 use crate::core::game::{Action, Game, State, Turn};
+use crate::core::params::{GameSpec, ParamSpec};
 use crate::core::rng::{SimRng, mix64};
 
 /// Rows.
@@ -28,10 +30,22 @@ pub struct ConnectFourState {
     winner: Option<usize>,
 }
 
+impl GameFacts for ConnectFour {
+    const NAME: &'static str = "connect_four";
+    const HELP: &'static str = "connect four, 6x7 (OpenSpiel conventions); a perfect-information search benchmark";
+    const RULE_SETS: &'static [&'static str] = &["standard"];
+    const PLAYERS: (usize, usize) = (2, 2);
+    const PARAMS: &'static [ParamSpec] = &[];
+
+    fn from_spec(spec: &GameSpec) -> Result<Self, String> {
+        Self::players_of(spec).map(|_| ConnectFour)
+    }
+}
+
 impl Game for ConnectFour {
     type State = ConnectFourState;
     fn name(&self) -> &'static str {
-        "connect_four"
+        Self::NAME
     }
     fn num_players(&self) -> usize {
         2

@@ -4,7 +4,9 @@
 //! observation is OpenSpiel's information-state tensor (player one-hot, card one-hot,
 //! betting sequence), of length 6n - 1.
 
+use crate::core::facts::GameFacts;
 use crate::core::game::{Action, Game, Resample, State, Turn};
+use crate::core::params::{GameSpec, ParamSpec};
 use crate::core::rng::SimRng;
 
 /// Action: pass (check or fold).
@@ -40,10 +42,22 @@ impl KuhnPoker {
     }
 }
 
+impl GameFacts for KuhnPoker {
+    const NAME: &'static str = "kuhn_poker";
+    const HELP: &'static str = "Kuhn poker, 2 or 3 players (OpenSpiel conventions); exact game-theoretic checks";
+    const RULE_SETS: &'static [&'static str] = &["standard"];
+    const PLAYERS: (usize, usize) = (2, 3);
+    const PARAMS: &'static [ParamSpec] = &[];
+
+    fn from_spec(spec: &GameSpec) -> Result<Self, String> {
+        Self::players_of(spec).map(KuhnPoker::new)
+    }
+}
+
 impl Game for KuhnPoker {
     type State = KuhnState;
     fn name(&self) -> &'static str {
-        "kuhn_poker"
+        Self::NAME
     }
     fn num_players(&self) -> usize {
         self.players
@@ -53,6 +67,10 @@ impl Game for KuhnPoker {
     }
     fn observation_len(&self) -> usize {
         6 * self.players - 1
+    }
+    /// Everyone else's ante and bet: 2 from each other player.
+    fn max_utility(&self) -> f64 {
+        2.0 * (self.players - 1) as f64
     }
     fn new_initial_state(&self, _rng: &mut SimRng) -> KuhnState {
         KuhnState {

@@ -6,7 +6,9 @@
 //! beats any high card; ties split the pot. The observation is OpenSpiel's
 //! information-state tensor (player, private card, public card, betting sequence).
 
+use crate::core::facts::GameFacts;
 use crate::core::game::{Action, Game, Resample, State, Turn};
+use crate::core::params::{GameSpec, ParamSpec};
 use crate::core::rng::{SimRng, mix64};
 
 /// Action: fold.
@@ -60,10 +62,22 @@ impl LeducPoker {
     }
 }
 
+impl GameFacts for LeducPoker {
+    const NAME: &'static str = "leduc_poker";
+    const HELP: &'static str = "Leduc hold'em, 2-5 players (OpenSpiel conventions); exact game-theoretic checks";
+    const RULE_SETS: &'static [&'static str] = &["standard"];
+    const PLAYERS: (usize, usize) = (2, 5);
+    const PARAMS: &'static [ParamSpec] = &[];
+
+    fn from_spec(spec: &GameSpec) -> Result<Self, String> {
+        Self::players_of(spec).map(LeducPoker::new)
+    }
+}
+
 impl Game for LeducPoker {
     type State = LeducState;
     fn name(&self) -> &'static str {
-        "leduc_poker"
+        Self::NAME
     }
     fn num_players(&self) -> usize {
         self.players
@@ -73,6 +87,11 @@ impl Game for LeducPoker {
     }
     fn observation_len(&self) -> usize {
         self.players + 2 * self.deck_size() + 2 * self.bets_per_round() * 2
+    }
+    /// Everyone else's largest stake (the ante plus two raises in each round: 13).
+    fn max_utility(&self) -> f64 {
+        let stake = 1 + MAX_RAISES * RAISE_AMOUNTS.iter().sum::<u32>();
+        f64::from(stake) * (self.players - 1) as f64
     }
     fn new_initial_state(&self, _rng: &mut SimRng) -> LeducState {
         LeducState {

@@ -2,7 +2,9 @@
 //! marks cell `c` (row-major 0..9), returns +1/-1/0, and the observation is OpenSpiel's
 //! 3 x 9 one-hot tensor over cell states (empty, `o`, `x`).
 
+use crate::core::facts::GameFacts;
 use crate::core::game::{Action, Game, State, Turn};
+use crate::core::params::{GameSpec, ParamSpec};
 use crate::core::rng::SimRng;
 
 const LINES: [[usize; 3]; 8] = [
@@ -29,10 +31,22 @@ pub struct TicTacToeState {
     winner: Option<usize>,
 }
 
+impl GameFacts for TicTacToe {
+    const NAME: &'static str = "tic_tac_toe";
+    const HELP: &'static str = "tic-tac-toe (OpenSpiel conventions); a perfect-information search benchmark";
+    const RULE_SETS: &'static [&'static str] = &["standard"];
+    const PLAYERS: (usize, usize) = (2, 2);
+    const PARAMS: &'static [ParamSpec] = &[];
+
+    fn from_spec(spec: &GameSpec) -> Result<Self, String> {
+        Self::players_of(spec).map(|_| TicTacToe)
+    }
+}
+
 impl Game for TicTacToe {
     type State = TicTacToeState;
     fn name(&self) -> &'static str {
-        "tic_tac_toe"
+        Self::NAME
     }
     fn num_players(&self) -> usize {
         2

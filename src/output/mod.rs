@@ -538,7 +538,7 @@ pub fn write_training(
     )?;
     plot::learning_curve_svg(
         &at("curve.svg"),
-        &format!("{}: {} on {}", plan.scenario, plan.algorithm.name(), plan.game.name),
+        &format!("{}: {} on {}", plan.scenario, plan.learner.name(), plan.game.name),
         &result.curve,
     )?;
     let last_eval = result.curve.iter().rev().find_map(|c| c.eval.clone());
@@ -546,7 +546,7 @@ pub fn write_training(
         "scenario": plan.scenario,
         "kind": scenario.kind,
         "game": plan.game.name,
-        "algorithm": plan.algorithm.name(),
+        "algorithm": plan.learner.name(),
         "device": device,
         "opponents": plan.opponents.iter().map(|o| o.label.clone()).collect::<Vec<_>>(),
         "steps": result.steps,
@@ -581,12 +581,9 @@ pub fn write_training(
     if staging.path.join("checkpoints").is_dir() {
         files.push("checkpoints/");
     }
-    let settings = match plan.algorithm {
-        crate::runner::training::TrainingAlgorithm::Ppo => json!(plan.ppo),
-        crate::runner::training::TrainingAlgorithm::Dqn => json!(plan.dqn),
-    };
+    let settings = plan.learner.settings();
     let extra = json!({
-        "algorithm": plan.algorithm.name(),
+        "algorithm": plan.learner.name(),
         "device": device,
         "settings": settings,
         "tables": plan.tables,

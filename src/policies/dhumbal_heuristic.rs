@@ -278,30 +278,26 @@ fn build(style: Style) -> Result<Box<dyn Policy<Dhumbal>>, String> {
 /// Registry entries for the four styles.
 pub fn entries() -> Vec<PolicyEntry<Dhumbal>> {
     vec![
-        PolicyEntry {
-            name: "dhumbal-aggressive",
-            help: "study heuristic: always calls Jhyap when allowed; sheds high cards (pick-up threshold 4)",
-            params: &[],
-            build: |_, _| build(Style::Aggressive),
-        },
-        PolicyEntry {
-            name: "dhumbal-conservative",
-            help: "study heuristic: calls at value <= 7; pick-up threshold 3, discard preference 0.6",
-            params: &[],
-            build: |_, _| build(Style::Conservative),
-        },
-        PolicyEntry {
-            name: "dhumbal-balanced",
-            help: "study heuristic: calls at <= 5, with p 0.7 at 6-8 and p 0.4 at 9-10",
-            params: &[],
-            build: |_, _| build(Style::Balanced),
-        },
-        PolicyEntry {
-            name: "dhumbal-opportunistic",
-            help: "study heuristic: calls more when ahead on coins and after turn 20",
-            params: &[],
-            build: |_, _| build(Style::Opportunistic),
-        },
+        PolicyEntry::new(
+            "dhumbal-aggressive",
+            "study heuristic: always calls Jhyap when allowed; sheds high cards (pick-up threshold 4)",
+            |_| build(Style::Aggressive),
+        ),
+        PolicyEntry::new(
+            "dhumbal-conservative",
+            "study heuristic: calls at value <= 7; pick-up threshold 3, discard preference 0.6",
+            |_| build(Style::Conservative),
+        ),
+        PolicyEntry::new(
+            "dhumbal-balanced",
+            "study heuristic: calls at <= 5, with p 0.7 at 6-8 and p 0.4 at 9-10",
+            |_| build(Style::Balanced),
+        ),
+        PolicyEntry::new(
+            "dhumbal-opportunistic",
+            "study heuristic: calls more when ahead on coins and after turn 20",
+            |_| build(Style::Opportunistic),
+        ),
     ]
 }
 

@@ -6,10 +6,9 @@
 
 use std::path::PathBuf;
 
-use mechsim_agents::ppo::{load_learner, read_meta};
-use mechsim_agents::{Batch, DeviceKind, Learner};
+use mechsim_agents::{Batch, DeviceKind, Learner, load_learner, read_meta};
 
-use super::PolicyEntry;
+use super::{PolicyEntry, PolicyRole};
 use crate::core::game::{Action, Game, State};
 use crate::core::params::{ParamKind, ParamSpec, Params};
 use crate::core::policy::{Policy, SearchStats};
@@ -144,18 +143,20 @@ fn build<G: Game>(algorithm: &str, game: &G, params: &Params) -> Result<Box<dyn 
 /// Registry entries (any game: the networks see only observations and masks).
 pub fn entries<G: Game>() -> Vec<PolicyEntry<G>> {
     vec![
-        PolicyEntry {
-            name: "ppo",
-            help: "a PPO checkpoint trained with `mechsim train` (plays on the CPU)",
-            params: PPO_PARAMS,
-            build: |game, params| build("ppo", game, params),
-        },
-        PolicyEntry {
-            name: "dqn",
-            help: "a DQN checkpoint trained with `mechsim train` (greedy on its Q-values unless greedy = false)",
-            params: PPO_PARAMS,
-            build: |game, params| build("dqn", game, params),
-        },
+        PolicyEntry::new(
+            "ppo",
+            "a PPO checkpoint trained with `mechsim train` (plays on the CPU)",
+            |seat| build("ppo", seat.game, seat.params),
+        )
+        .with_params(PPO_PARAMS)
+        .with_role(PolicyRole::Learned),
+        PolicyEntry::new(
+            "dqn",
+            "a DQN checkpoint trained with `mechsim train` (greedy on its Q-values unless greedy = false)",
+            |seat| build("dqn", seat.game, seat.params),
+        )
+        .with_params(PPO_PARAMS)
+        .with_role(PolicyRole::Learned),
     ]
 }
 

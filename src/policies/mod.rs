@@ -1,7 +1,7 @@
-//! Built-in policies, one file each, and how a scenario's `[[seats]]` entry becomes one.
-//! A policy registers with one `PolicyEntry` line: game-generic policies in
-//! `generic_policies`, game-specific ones in that game's `Registered::policies`; programs
-//! that use mechsim as a library add theirs at run time with `games::register_policy`.
+//! Built-in policies, one file each, and the shape every policy registers with: a
+//! `PolicyEntry` (name, help, parameters, role, constructor). Each policy file exports its
+//! entries; `crate::registry` lists which games they play. Programs that use mechsim as a
+//! library add their own with `registry::register_policy`.
 
 pub mod dhumbal_heuristic;
 pub mod external;
@@ -9,25 +9,105 @@ pub mod learned;
 pub mod random;
 pub mod search;
 
-use std::any::{Any, TypeId};
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::path::Path;
 
 use crate::core::game::Game;
 use crate::core::params::{ParamSpec, Params};
 use crate::core::policy::Policy;
 
-/// Builds a policy for game `G` from validated parameters.
-pub type PolicyBuilder<G> = fn(&G, &Params) -> Result<Box<dyn Policy<G>>, String>;
+/// What kind of player a policy is. The scenario layer and the search policies decide by
+/// role, never by name, what a seat may be used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyRole {
+    /// Decides from the state alone, cheaply: usable anywhere, including as the rollout
+    /// player inside a search.
+    Plain,
+    /// Searches or solves per decision (or when built); its budget is a seat parameter.
+    Search,
+    /// Plays a trained checkpoint file.
+    Learned,
+    /// Runs outside mechsim (a child process).
+    External,
+}
 
-/// A registered policy: name, help, parameters and constructor.
+impl std::fmt::Display for PolicyRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PolicyRole::Plain => "plain",
+            PolicyRole::Search => "search",
+            PolicyRole::Learned => "learned",
+            PolicyRole::External => "external",
+        })
+    }
+}
+
+/// Resolves a seat's parameters against the directory of the scenario file that declares
+/// it (relative paths, working directories) when the scenario is validated. An error names
+/// the offending key and says what is wrong.
+pub type SeatPreparer = fn(&mut Params, &Path) -> Result<(), (&'static str, String)>;
+
+/// Builds a policy for game `G` from a seat.
+pub type PolicyBuilder<G> = fn(&SeatContext<'_, G>) -> Result<Box<dyn Policy<G>>, String>;
+
+/// Everything a policy's constructor may use: the game, the seat's validated parameters,
+/// and the game's other policies (a search policy builds its rollout player from them).
+pub struct SeatContext<'a, G: Game> {
+    /// The game the seat plays.
+    pub game: &'a G,
+    /// The seat's parameters, checked against the entry's `params`.
+    pub params: &'a Params,
+    policies: &'a [PolicyEntry<G>],
+}
+
+impl<'a, G: Game> SeatContext<'a, G> {
+    /// A seat of `game` with `params`, among the game's `policies`.
+    pub fn new(game: &'a G, params: &'a Params, policies: &'a [PolicyEntry<G>]) -> Self {
+        SeatContext { game, params, policies }
+    }
+
+    /// The names of the game's plain policies, in registry order.
+    pub fn plain_names(&self) -> Vec<&'static str> {
+        plain_names(self.policies)
+    }
+
+    /// Builds the game's plain policy `name` with default parameters (for a search's
+    /// rollouts, say); the error lists the valid names.
+    pub fn build_plain(&self, name: &str) -> Result<Box<dyn Policy<G>>, String> {
+        let entry = self
+            .policies
+            .iter()
+            .find(|e| e.name == name && e.role == PolicyRole::Plain)
+            .ok_or_else(|| {
+                let usable = self.plain_names();
+                let hint = crate::core::params::value_hint(name, usable.iter().copied());
+                format!(
+                    "\"{name}\" is not a plain policy of {}{hint} (valid: {})",
+                    self.game.name(),
+                    usable.join(", ")
+                )
+            })?;
+        let params = Params::new();
+        (entry.build)(&SeatContext::new(self.game, &params, self.policies))
+    }
+}
+
+/// The names of the plain policies in `policies`, in order.
+pub fn plain_names<G: Game>(policies: &[PolicyEntry<G>]) -> Vec<&'static str> {
+    policies
+        .iter()
+        .filter(|e| e.role == PolicyRole::Plain)
+        .map(|e| e.name)
+        .collect()
+}
+
+/// A registered policy.
 ///
 /// The README's example policy, registered the way built-in policies are:
 ///
 /// ```
 /// use mechsim::core::{Action, Policy, SimRng, State};
 /// use mechsim::games::dhumbal::{Dhumbal, DhumbalState};
-/// use mechsim::policies::PolicyEntry;
+/// use mechsim::policies::{PolicyEntry, SeatContext};
 ///
 /// struct LowestFirst;
 ///
@@ -37,16 +117,14 @@ pub type PolicyBuilder<G> = fn(&G, &Params) -> Result<Box<dyn Policy<G>>, String
 ///     }
 /// }
 ///
-/// let entry: PolicyEntry<Dhumbal> = PolicyEntry {
-///     name: "lowest-first",
-///     help: "always the lowest legal action id",
-///     params: &[],
-///     build: |_, _| Ok(Box::new(LowestFirst)),
-/// };
+/// let entry = PolicyEntry::<Dhumbal>::new("lowest-first", "always the lowest legal action id", |_| {
+///     Ok(Box::new(LowestFirst))
+/// });
 /// # use mechsim::core::{Game, Params};
 /// # use mechsim::games::dhumbal::DhumbalRules;
 /// # let game = Dhumbal::new(DhumbalRules::paper(), 2);
-/// # let mut policy = (entry.build)(&game, &Params::new()).unwrap();
+/// # let params = Params::new();
+/// # let mut policy = (entry.build)(&SeatContext::new(&game, &params, &[])).unwrap();
 /// # let mut rng = SimRng::new(1);
 /// # let state = game.new_initial_state(&mut rng);
 /// # assert_eq!(policy.act(&state, 0, &mut rng), state.legal_actions()[0]);
@@ -58,8 +136,56 @@ pub struct PolicyEntry<G: Game> {
     pub help: &'static str,
     /// Parameters accepted in its `[[seats]]` table.
     pub params: &'static [ParamSpec],
+    /// What kind of player it is.
+    pub role: PolicyRole,
+    /// The parameter that bounds its work per decision, if any: the test suite's smoke
+    /// scaling caps it.
+    pub budget: Option<&'static str>,
+    /// Resolves the seat's parameters against the scenario file's directory, if needed.
+    pub prepare: Option<SeatPreparer>,
     /// The constructor.
     pub build: PolicyBuilder<G>,
+}
+
+impl<G: Game> PolicyEntry<G> {
+    /// A plain policy with no parameters; the `with_*` methods add the rest.
+    pub fn new(name: &'static str, help: &'static str, build: PolicyBuilder<G>) -> Self {
+        PolicyEntry {
+            name,
+            help,
+            params: &[],
+            role: PolicyRole::Plain,
+            budget: None,
+            prepare: None,
+            build,
+        }
+    }
+
+    /// With the parameters its `[[seats]]` table accepts.
+    pub fn with_params(self, params: &'static [ParamSpec]) -> Self {
+        PolicyEntry { params, ..self }
+    }
+
+    /// With another role than `Plain`.
+    pub fn with_role(self, role: PolicyRole) -> Self {
+        PolicyEntry { role, ..self }
+    }
+
+    /// With the parameter that bounds its work per decision.
+    pub fn with_budget(self, param: &'static str) -> Self {
+        PolicyEntry {
+            budget: Some(param),
+            ..self
+        }
+    }
+
+    /// With a step that resolves its parameters against the scenario file's directory.
+    pub fn with_prepare(self, prepare: SeatPreparer) -> Self {
+        PolicyEntry {
+            prepare: Some(prepare),
+            ..self
+        }
+    }
 }
 
 impl<G: Game> Clone for PolicyEntry<G> {
@@ -69,42 +195,3 @@ impl<G: Game> Clone for PolicyEntry<G> {
 }
 
 impl<G: Game> Copy for PolicyEntry<G> {}
-
-/// Policies registered at run time by a program that uses mechsim as a library, per game
-/// type (see `games::register_policy`).
-type Registered = Mutex<HashMap<TypeId, Box<dyn Any + Send>>>;
-
-fn user_registry() -> &'static Registered {
-    static REGISTRY: OnceLock<Registered> = OnceLock::new();
-    REGISTRY.get_or_init(Default::default)
-}
-
-/// Adds `entry` to the run-time registry of game `G` (no duplicate check: see
-/// `games::register_policy`, the public entry point).
-pub(crate) fn add_user_policy<G: Game + 'static>(entry: PolicyEntry<G>) {
-    let mut map = user_registry().lock().unwrap_or_else(|p| p.into_inner());
-    let list = map
-        .entry(TypeId::of::<G>())
-        .or_insert_with(|| Box::new(Vec::<PolicyEntry<G>>::new()));
-    if let Some(list) = list.downcast_mut::<Vec<PolicyEntry<G>>>() {
-        list.push(entry);
-    }
-}
-
-/// The policies registered at run time for game `G`.
-pub fn user_policies<G: Game + 'static>() -> Vec<PolicyEntry<G>> {
-    let map = user_registry().lock().unwrap_or_else(|p| p.into_inner());
-    map.get(&TypeId::of::<G>())
-        .and_then(|l| l.downcast_ref::<Vec<PolicyEntry<G>>>())
-        .cloned()
-        .unwrap_or_default()
-}
-
-/// Policies that play any game, then the ones registered at run time for this game.
-pub fn generic_policies<G: Game + 'static>() -> Vec<PolicyEntry<G>> {
-    let mut list = vec![random::entry::<G>()];
-    list.extend(learned::entries::<G>());
-    list.push(external::entry::<G>());
-    list.extend(user_policies::<G>());
-    list
-}

@@ -25,12 +25,14 @@ impl<G: Game> Policy<G> for RandomPolicy {
     }
 }
 
+/// The name scenario files use.
+pub const NAME: &str = "random";
+
 /// Registry entry.
 pub fn entry<G: Game>() -> PolicyEntry<G> {
-    PolicyEntry {
-        name: "random",
-        help: "uniformly random legal action at every decision (any game)",
-        params: &[],
-        build: |_, _| Ok(Box::new(RandomPolicy)),
-    }
+    PolicyEntry::new(
+        NAME,
+        "uniformly random legal action at every decision (any game)",
+        |_| Ok(Box::new(RandomPolicy)),
+    )
 }

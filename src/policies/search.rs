@@ -5,12 +5,11 @@
 
 use std::time::Duration;
 
-use super::PolicyEntry;
+use super::{PolicyEntry, PolicyRole, SeatContext};
 use crate::core::game::{Game, Resample};
-use crate::core::params::{ParamKind, ParamSpec, Params, value_hint};
+use crate::core::params::{ParamKind, ParamSpec, Params};
 use crate::core::policy::Policy;
 use crate::core::rng::SimRng;
-use crate::games::Registered;
 use crate::search::cfr::{Cfr, CfrVariant, ExternalSamplingMccfr};
 use crate::search::ismcts::{Ismcts, IsmctsConfig};
 use crate::search::mcts::{Mcts, MctsConfig};
@@ -72,7 +71,7 @@ const ISMCTS_PARAMS: &[ParamSpec] = &[
     ParamSpec {
         name: "rollout",
         kind: ParamKind::PolicyName,
-        help: "policy that plays every seat in rollouts: \"random\" (default) or any non-search policy of the game",
+        help: "policy that plays every seat in rollouts: \"random\" (default) or any plain policy of the game",
     },
 ];
 
@@ -119,41 +118,23 @@ fn build_mcts<G: Game>(game: &G, params: &Params) -> Result<Box<dyn Policy<G>>, 
     Ok(Box::new(Mcts::new(game, config, RandomRollout { rollouts })))
 }
 
-/// Policies that search, solve or need files cannot serve as rollout policies.
-pub const SEARCH_POLICIES: &[&str] = &["mcts", "ismcts", "cfr", "ppo", "dqn"];
-
-fn build_ismcts<G: Registered>(game: &G, params: &Params) -> Result<Box<dyn Policy<G>>, String>
+fn build_ismcts<G: Game>(seat: &SeatContext<'_, G>) -> Result<Box<dyn Policy<G>>, String>
 where
     G::State: Resample,
 {
+    let params = seat.params;
     let config = IsmctsConfig {
         budget: budget(params, "iterations")?,
         exploration: params.float("exploration").unwrap_or(0.7),
     };
-    let rollout: Box<dyn Evaluator<G>> = match params.str("rollout").unwrap_or("random") {
-        "random" => Box::new(RandomRollout::default()),
-        name => {
-            let entries = G::policies();
-            let usable: Vec<&str> = entries
-                .iter()
-                .map(|e| e.name)
-                .filter(|n| !SEARCH_POLICIES.contains(n))
-                .collect();
-            let entry = entries
-                .iter()
-                .find(|e| e.name == name && !SEARCH_POLICIES.contains(&e.name))
-                .ok_or_else(|| {
-                    let hint = value_hint(name, usable.iter().copied());
-                    format!(
-                        "`rollout` must name a non-search policy of {}{hint} (valid: {})",
-                        G::NAME,
-                        usable.join(", ")
-                    )
-                })?;
-            Box::new(PolicyRollout::new((entry.build)(game, &Params::new())?))
-        }
+    // Uniform random rollouts have a faster built-in evaluator than the `random` policy.
+    let rollout: Box<dyn Evaluator<G>> = match params.str("rollout") {
+        None | Some(super::random::NAME) => Box::new(RandomRollout::default()),
+        Some(name) => Box::new(PolicyRollout::new(
+            seat.build_plain(name).map_err(|m| format!("`rollout`: {m}"))?,
+        )),
     };
-    Ok(Box::new(Ismcts::with_rollout(game, config, rollout)))
+    Ok(Box::new(Ismcts::with_rollout(seat.game, config, rollout)))
 }
 
 /// Largest tree the `cfr` seat will walk.
@@ -189,33 +170,45 @@ fn build_cfr<G: Game + Clone>(game: &G, params: &Params) -> Result<Box<dyn Polic
 
 /// `mcts` (perfect-information games only: it searches the true state).
 pub fn perfect_information<G: Game>() -> Vec<PolicyEntry<G>> {
-    vec![PolicyEntry {
-        name: "mcts",
-        help: "UCT Monte Carlo tree search with random rollouts and subtree reuse",
-        params: MCTS_PARAMS,
-        build: build_mcts::<G>,
-    }]
+    vec![
+        PolicyEntry::new(
+            "mcts",
+            "UCT Monte Carlo tree search with random rollouts and subtree reuse",
+            |seat| build_mcts(seat.game, seat.params),
+        )
+        .with_params(MCTS_PARAMS)
+        .with_role(PolicyRole::Search)
+        .with_budget("simulations"),
+    ]
 }
 
 /// `ismcts` (games whose hidden information can be resampled).
-pub fn imperfect_information<G: Registered>() -> Vec<PolicyEntry<G>>
+pub fn imperfect_information<G: Game>() -> Vec<PolicyEntry<G>>
 where
     G::State: Resample,
 {
-    vec![PolicyEntry {
-        name: "ismcts",
-        help: "single-observer information-set MCTS over resampled determinisations",
-        params: ISMCTS_PARAMS,
-        build: build_ismcts::<G>,
-    }]
+    vec![
+        PolicyEntry::new(
+            "ismcts",
+            "single-observer information-set MCTS over resampled determinisations",
+            build_ismcts::<G>,
+        )
+        .with_params(ISMCTS_PARAMS)
+        .with_role(PolicyRole::Search)
+        .with_budget("iterations"),
+    ]
 }
 
 /// `cfr` (games small enough to solve when the seat is built).
 pub fn solvers<G: Game + Clone>() -> Vec<PolicyEntry<G>> {
-    vec![PolicyEntry {
-        name: "cfr",
-        help: "solves the game with CFR+/CFR/MCCFR when built, then plays the average policy",
-        params: CFR_PARAMS,
-        build: build_cfr::<G>,
-    }]
+    vec![
+        PolicyEntry::new(
+            "cfr",
+            "solves the game with CFR+/CFR/MCCFR when built, then plays the average policy",
+            |seat| build_cfr(seat.game, seat.params),
+        )
+        .with_params(CFR_PARAMS)
+        .with_role(PolicyRole::Search)
+        .with_budget("iterations"),
+    ]
 }

@@ -4,7 +4,6 @@
 
 pub mod adload;
 pub mod information;
-pub mod registry;
 pub mod solve;
 pub mod training;
 
@@ -14,11 +13,12 @@ use rayon::prelude::*;
 
 use crate::analysis::tournament::{ParticipantRounds, TournamentSummary, summarize};
 use crate::core::error::{Error, Result};
+use crate::core::facts::GameFacts;
+use crate::core::game::Game;
 use crate::core::params::{GameSpec, Params};
 use crate::core::policy::Policy;
 use crate::core::tournament::Tournament;
-use crate::games::Registered;
-use crate::policies::PolicyBuilder;
+use crate::policies::{PolicyEntry, SeatContext};
 use crate::world::{DecisionRow, Rotation, RoundRow, TournamentSetup, run_tournament};
 
 /// One seat of the plan.
@@ -96,25 +96,49 @@ pub struct TournamentResult {
     pub threads: usize,
 }
 
-/// The registered constructor and parameters of every seat, in order.
-pub fn resolve_policies<G: Registered>(game: &str, seats: &[SeatPlan]) -> Result<Vec<(PolicyBuilder<G>, Params)>> {
-    let entries = G::policies();
-    seats
-        .iter()
-        .map(|seat| {
-            let entry = entries
-                .iter()
-                .find(|e| e.name == seat.policy)
-                .ok_or_else(|| Error::Run(format!("policy `{}` cannot play `{game}`", seat.policy)))?;
-            Ok((entry.build, seat.params.clone()))
-        })
-        .collect()
+/// The registered entry and parameters of every seat, in order, with the game's whole
+/// policy list (a seat's constructor may build helper policies from it).
+pub struct SeatBuilders<G: Game> {
+    seats: Vec<(PolicyEntry<G>, Params)>,
+    policies: Vec<PolicyEntry<G>>,
 }
 
-/// Runs `plan` for game `G`.
-pub fn run_plan<G: Registered + Clone>(plan: &TournamentPlan, options: &RunOptions) -> Result<TournamentResult> {
+impl<G: Game> SeatBuilders<G> {
+    /// Finds every seat's policy among `policies`.
+    pub fn resolve(game: &str, seats: &[SeatPlan], policies: &[PolicyEntry<G>]) -> Result<Self> {
+        let seats = seats
+            .iter()
+            .map(|seat| {
+                let entry = policies
+                    .iter()
+                    .find(|e| e.name == seat.policy)
+                    .ok_or_else(|| Error::Run(format!("policy `{}` cannot play `{game}`", seat.policy)))?;
+                Ok((*entry, seat.params.clone()))
+            })
+            .collect::<Result<_>>()?;
+        Ok(SeatBuilders {
+            seats,
+            policies: policies.to_vec(),
+        })
+    }
+
+    /// Builds a fresh policy for every seat.
+    pub fn build(&self, game: &G) -> Result<Vec<Box<dyn Policy<G>>>> {
+        self.seats
+            .iter()
+            .map(|(entry, params)| (entry.build)(&SeatContext::new(game, params, &self.policies)).map_err(Error::Run))
+            .collect()
+    }
+}
+
+/// Runs `plan` for game `G`, whose seats are found among `policies`.
+pub fn run_plan<G: GameFacts>(
+    plan: &TournamentPlan,
+    options: &RunOptions,
+    policies: &[PolicyEntry<G>],
+) -> Result<TournamentResult> {
     let game = G::from_spec(&plan.game).map_err(|e| Error::Run(format!("game `{}`: {e}", plan.game.name)))?;
-    let builders = Arc::new(resolve_policies::<G>(&plan.game.name, &plan.seats)?);
+    let builders = Arc::new(SeatBuilders::resolve(&plan.game.name, &plan.seats, policies)?);
     let labels: Vec<String> = plan.seats.iter().map(|s| s.label.clone()).collect();
     let threads = options
         .threads
@@ -136,12 +160,7 @@ pub fn run_plan<G: Registered + Clone>(plan: &TournamentPlan, options: &RunOptio
                     rounds: plan.rounds,
                     tables: plan.tables,
                     rotation: plan.rotation,
-                    make_policies: Box::new(move || {
-                        builders
-                            .iter()
-                            .map(|(build, params)| build(&policy_game, params).map_err(Error::Run))
-                            .collect::<Result<Vec<Box<dyn Policy<G>>>>>()
-                    }),
+                    make_policies: Box::new(move || builders.build(&policy_game)),
                     labels: labels.clone(),
                     abort_on_illegal: game.abort_on_illegal(),
                     on_progress: Arc::clone(&options.on_progress),

@@ -4,10 +4,10 @@
 //! one training runs share.
 
 use crate::core::error::{Error, Result};
+use crate::core::facts::GameFacts;
 use crate::core::game::{State, Turn};
 use crate::core::params::GameSpec;
 use crate::core::rng::SimRng;
-use crate::games::Registered;
 use crate::runner::RunOptions;
 use crate::search::best_response::{Profile, nash_conv, profile_of, value_of};
 use crate::search::cfr::{Cfr, CfrVariant, ExternalSamplingMccfr};
@@ -121,7 +121,7 @@ fn tabular_profile<S: State>(tree: &GameTree<S>, policy: &TabularPolicy) -> Prof
 }
 
 /// Runs a solver plan for game `G`.
-pub fn run_solve<G: Registered + Clone>(plan: &SolvePlan, options: &RunOptions) -> Result<SolveResult> {
+pub fn run_solve<G: GameFacts>(plan: &SolvePlan, options: &RunOptions) -> Result<SolveResult> {
     let game = G::from_spec(&plan.game).map_err(|e| Error::Run(format!("game `{}`: {e}", plan.game.name)))?;
     let needs_tree = plan.algorithm != SolverAlgorithm::Mccfr || plan.eval_every > 0;
     let tree = if needs_tree {

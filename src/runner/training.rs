@@ -1,23 +1,24 @@
 //! Training runs (`kind = "training"`): a learner takes one participant of a training World
 //! (tables stepping side by side, every waiting table answered by one batched forward pass),
 //! opponents fill the other seats, and the loop alternates collecting finished rounds with
-//! PPO updates. Every `eval_every` updates the current policy is saved and plays a small
-//! tournament against the same opponents; its win rate (with a Wilson interval) and payoff
-//! go into the learning curve. Deterministic on the CPU for a given seed.
+//! learner updates (PPO or DQN, as the plan's `LearnerConfig` says). Every `eval_every`
+//! updates the current policy is saved and plays a small tournament against the same
+//! opponents; its win rate (with a Wilson interval) and payoff go into the learning curve.
+//! Deterministic on the CPU for a given seed.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mechsim_agents::ppo::{load_learner, new_dqn, new_ppo, read_meta};
-use mechsim_agents::{DeviceKind, DqnConfig, PpoConfig, UpdateStats};
+use mechsim_agents::{DeviceKind, LearnerConfig, UpdateStats, load_learner, new_learner, read_meta};
 
 use crate::core::error::{Error, Result};
+use crate::core::facts::GameFacts;
 use crate::core::params::{GameSpec, ParamValue, Params};
 use crate::core::policy::Policy;
 use crate::core::rng::{Stream, derive_seed, replicate_seed};
-use crate::games::Registered;
-use crate::runner::{RunOptions, SeatPlan, TournamentPlan, run_plan};
+use crate::policies::PolicyEntry;
+use crate::runner::{RunOptions, SeatBuilders, SeatPlan, TournamentPlan, run_plan};
 use crate::world::Rotation;
 use crate::world::training::{TrainingSetup, TrainingWorld};
 
@@ -32,25 +33,6 @@ pub struct TrainingBudget {
     pub minutes: Option<f64>,
 }
 
-/// Which learner a training run trains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrainingAlgorithm {
-    /// Proximal policy optimisation.
-    Ppo,
-    /// Deep Q-learning.
-    Dqn,
-}
-
-impl TrainingAlgorithm {
-    /// The scenario / checkpoint name.
-    pub fn name(self) -> &'static str {
-        match self {
-            TrainingAlgorithm::Ppo => "ppo",
-            TrainingAlgorithm::Dqn => "dqn",
-        }
-    }
-}
-
 /// A validated training run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainingPlan {
@@ -60,12 +42,9 @@ pub struct TrainingPlan {
     pub game: GameSpec,
     /// The learner's opponents (participants 1..).
     pub opponents: Vec<SeatPlan>,
-    /// The learner.
-    pub algorithm: TrainingAlgorithm,
-    /// PPO hyper-parameters (the seed is the scenario's).
-    pub ppo: PpoConfig,
-    /// DQN hyper-parameters (the seed is the scenario's).
-    pub dqn: DqnConfig,
+    /// The learner: its algorithm (`learner.name()`) and hyper-parameters (the seed used is
+    /// the scenario's).
+    pub learner: LearnerConfig,
     /// Tables stepping side by side.
     pub tables: usize,
     /// When to stop.
@@ -138,14 +117,19 @@ pub struct TrainingResult {
     pub collect_seconds: f64,
 }
 
-fn evaluate<G: Registered + Clone>(plan: &TrainingPlan, checkpoint: &Path, update: u64) -> Result<Evaluation> {
+fn evaluate<G: GameFacts>(
+    plan: &TrainingPlan,
+    checkpoint: &Path,
+    update: u64,
+    policies: &[PolicyEntry<G>],
+) -> Result<Evaluation> {
     let mut params = Params::new();
     let specs = crate::policies::learned::entry::<G>().params;
     params
         .set(specs, "checkpoint", ParamValue::Str(checkpoint.display().to_string()))
         .map_err(Error::Run)?;
     let mut seats = vec![SeatPlan {
-        policy: plan.algorithm.name().into(),
+        policy: plan.learner.name().into(),
         label: "learner".into(),
         params,
     }];
@@ -163,7 +147,7 @@ fn evaluate<G: Registered + Clone>(plan: &TrainingPlan, checkpoint: &Path, updat
         threads: Some(1),
         ..RunOptions::default()
     };
-    let result = run_plan::<G>(&tournament, &options)?;
+    let result = run_plan::<G>(&tournament, &options, policies)?;
     let me = &result.summary.participants[0];
     Ok(Evaluation {
         rounds: me.rounds,
@@ -174,11 +158,12 @@ fn evaluate<G: Registered + Clone>(plan: &TrainingPlan, checkpoint: &Path, updat
 }
 
 /// Trains per `plan` on `device`, writing checkpoints into `dir`.
-pub fn run_training<G: Registered + Clone>(
+pub fn run_training<G: GameFacts>(
     plan: &TrainingPlan,
     device: DeviceKind,
     dir: &Path,
     options: &RunOptions,
+    policies: &[PolicyEntry<G>],
 ) -> Result<TrainingResult> {
     let game = G::from_spec(&plan.game).map_err(|e| Error::Run(format!("game `{}`: {e}", plan.game.name)))?;
     let (obs_len, num_actions) = (game.observation_len(), game.num_distinct_actions());
@@ -196,45 +181,24 @@ pub fn run_training<G: Registered + Clone>(
                     num_actions
                 )));
             }
-            if meta.algorithm != plan.algorithm.name() {
+            if meta.algorithm != plan.learner.name() {
                 return Err(Error::Run(format!(
                     "{} holds a `{}` network, but this run trains `{}`",
                     path.display(),
                     meta.algorithm,
-                    plan.algorithm.name()
+                    plan.learner.name()
                 )));
             }
             load_learner(device, path).map_err(|e| Error::Run(e.to_string()))?
         }
-        None => match plan.algorithm {
-            TrainingAlgorithm::Ppo => new_ppo(
-                device,
-                obs_len,
-                num_actions,
-                PpoConfig {
-                    seed: plan.seed,
-                    ..plan.ppo
-                },
-            ),
-            TrainingAlgorithm::Dqn => new_dqn(
-                device,
-                obs_len,
-                num_actions,
-                DqnConfig {
-                    seed: plan.seed,
-                    ..plan.dqn
-                },
-            ),
-        }
-        .map_err(|e| Error::Run(e.to_string()))?,
+        None => new_learner(device, obs_len, num_actions, plan.learner.with_seed(plan.seed))
+            .map_err(|e| Error::Run(e.to_string()))?,
     };
-    let builders = Arc::new(crate::runner::resolve_policies::<G>(&plan.game.name, &plan.opponents)?);
+    let builders = Arc::new(SeatBuilders::resolve(&plan.game.name, &plan.opponents, policies)?);
     let policy_game = game.clone();
     let make_policies = Box::new(move || {
         let mut list: Vec<Box<dyn Policy<G>>> = vec![Box::new(crate::policies::random::RandomPolicy)];
-        for (build, params) in builders.iter() {
-            list.push(build(&policy_game, params).map_err(Error::Run)?);
-        }
+        list.extend(builders.build(&policy_game)?);
         Ok(list)
     });
     let mut labels = vec!["learner".to_string()];
@@ -290,7 +254,7 @@ pub fn run_training<G: Registered + Clone>(
             let path = checkpoint_at(updates);
             world.learner().save(&path).map_err(|e| Error::Run(e.to_string()))?;
             let eval = if eval_due {
-                Some(evaluate::<G>(plan, &path, updates)?)
+                Some(evaluate::<G>(plan, &path, updates, policies)?)
             } else {
                 None
             };
@@ -370,6 +334,8 @@ pub fn run_training<G: Registered + Clone>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::generic_policies;
+    use mechsim_agents::{DqnConfig, PpoConfig};
 
     fn plan(steps: u64) -> TrainingPlan {
         TrainingPlan {
@@ -385,14 +351,12 @@ mod tests {
                 label: "random".into(),
                 params: Params::new(),
             }],
-            algorithm: TrainingAlgorithm::Ppo,
-            ppo: PpoConfig {
+            learner: LearnerConfig::Ppo(PpoConfig {
                 learning_rate: 3e-3,
                 minibatch: 128,
                 hidden: 32,
                 ..PpoConfig::default()
-            },
-            dqn: DqnConfig::default(),
+            }),
             tables: 8,
             budget: TrainingBudget {
                 steps: Some(steps),
@@ -415,6 +379,7 @@ mod tests {
             DeviceKind::Cpu,
             &dir.join("a"),
             &RunOptions::default(),
+            &generic_policies(),
         )
         .unwrap();
         let last = result.curve.last().unwrap();
@@ -432,6 +397,7 @@ mod tests {
             DeviceKind::Cpu,
             &dir.join("b"),
             &RunOptions::default(),
+            &generic_policies(),
         )
         .unwrap();
         assert_eq!(result.curve, again.curve, "same seed, same learning curve");
@@ -442,18 +408,22 @@ mod tests {
     fn dqn_also_learns_to_exploit_random_kuhn_play() {
         let dir = std::env::temp_dir().join(format!("mechsim-train-dqn-{}", std::process::id()));
         let mut p = plan(16_000);
-        p.algorithm = TrainingAlgorithm::Dqn;
-        p.dqn = DqnConfig {
+        p.learner = LearnerConfig::Dqn(DqnConfig {
             learning_rate: 2e-3,
             minibatch: 64,
             epsilon_steps: 6_000,
             hidden: 32,
             target_sync: 100,
             ..DqnConfig::default()
-        };
-        let result =
-            run_training::<crate::games::kuhn_poker::KuhnPoker>(&p, DeviceKind::Cpu, &dir, &RunOptions::default())
-                .unwrap();
+        });
+        let result = run_training::<crate::games::kuhn_poker::KuhnPoker>(
+            &p,
+            DeviceKind::Cpu,
+            &dir,
+            &RunOptions::default(),
+            &generic_policies(),
+        )
+        .unwrap();
         let eval = result.curve.last().unwrap().eval.clone().unwrap();
         assert!(
             eval.payoff_mean > 0.15,
@@ -462,7 +432,7 @@ mod tests {
             result.steps
         );
         let meta = read_meta(&dir.join("model.mpk")).unwrap();
-        assert_eq!(meta.algorithm, "dqn");
+        assert_eq!(meta.algorithm, DqnConfig::ALGORITHM);
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -16,15 +16,15 @@ use sha2::{Digest, Sha256};
 use crate::core::error::{Error, Result};
 use crate::core::params::{GameSpec, ParamKind, ParamValue, Params, unknown_key_message, value_hint};
 use crate::core::rng::{MAX_REPLICATE_SEED, replicate_seed};
-use crate::policies::search::SEARCH_POLICIES;
+use crate::policies::PolicyRole;
+use crate::registry::{self, GameEntry, PolicyInfo};
 use crate::runner::adload::AdloadPlan;
 use crate::runner::information::InformationPlan;
-use crate::runner::registry::{self, GameEntry};
 use crate::runner::solve::{SolvePlan, SolverAlgorithm};
-use crate::runner::training::{TrainingAlgorithm, TrainingBudget, TrainingPlan};
+use crate::runner::training::{TrainingBudget, TrainingPlan};
 use crate::runner::{SeatPlan, TournamentPlan};
 use crate::world::Rotation;
-use mechsim_agents::{DqnConfig, PpoConfig};
+use mechsim_agents::{DqnConfig, LearnerConfig, PpoConfig};
 use source::{Seg, SourceMap, path_string};
 
 /// Scenario kinds this build can run.
@@ -474,15 +474,20 @@ fn validate_training(ctx: &Ctx<'_>, raw: &RawScenario, seed: u64) -> Result<(Gam
         ));
     };
     let at = |k: &str| vec![key("training"), key(k)];
-    let algorithm = match t.algorithm.as_deref() {
-        None | Some("ppo") => TrainingAlgorithm::Ppo,
-        Some("dqn") => TrainingAlgorithm::Dqn,
+    // Both configs are validated below; the algorithm picks the one the plan carries.
+    let pick: fn(PpoConfig, DqnConfig) -> LearnerConfig = match t.algorithm.as_deref() {
+        None | Some(PpoConfig::ALGORITHM) => |ppo, _| LearnerConfig::Ppo(ppo),
+        Some(DqnConfig::ALGORITHM) => |_, dqn| LearnerConfig::Dqn(dqn),
         Some(other) => {
-            let hint = value_hint(other, ["ppo", "dqn"]);
+            let hint = value_hint(other, LearnerConfig::NAMES.iter().copied());
+            let names: Vec<String> = LearnerConfig::NAMES.iter().map(|n| format!("\"{n}\"")).collect();
             return Err(ctx.error_at(
                 &at("algorithm"),
                 false,
-                format!("unknown algorithm \"{other}\"{hint} (this build trains: \"ppo\", \"dqn\")"),
+                format!(
+                    "unknown algorithm \"{other}\"{hint} (this build trains: {})",
+                    names.join(", ")
+                ),
             ));
         }
     };
@@ -563,9 +568,7 @@ fn validate_training(ctx: &Ctx<'_>, raw: &RawScenario, seed: u64) -> Result<(Gam
         scenario: raw.name.clone(),
         game: game.clone(),
         opponents,
-        algorithm,
-        dqn,
-        ppo,
+        learner: pick(ppo, dqn),
         tables: in_range(ctx, "tables", raw.tables.unwrap_or(16), 1..=100_000)? as usize,
         budget: TrainingBudget {
             steps: t.steps,
@@ -877,16 +880,13 @@ fn validate_game(ctx: &Ctx<'_>, table: &toml::Table, seats: Option<usize>) -> Re
     Ok((entry, spec))
 }
 
-/// A parameter naming a rollout (or other helper) policy must name a registered,
-/// non-search policy of the same game.
-fn check_policy_name(ctx: &Ctx<'_>, at: &[Seg], game: &str, names: &[&str], name: &str) -> Result<()> {
-    let usable: Vec<&str> = std::iter::once("random")
-        .chain(
-            names
-                .iter()
-                .copied()
-                .filter(|n| !SEARCH_POLICIES.contains(n) && !matches!(*n, "random" | "external")),
-        )
+/// A parameter naming a rollout (or other helper) policy must name a plain policy of the
+/// same game.
+fn check_policy_name(ctx: &Ctx<'_>, at: &[Seg], game: &str, policies: &[PolicyInfo], name: &str) -> Result<()> {
+    let usable: Vec<&str> = policies
+        .iter()
+        .filter(|p| p.role == PolicyRole::Plain)
+        .map(|p| p.name)
         .collect();
     if usable.contains(&name) {
         return Ok(());
@@ -911,7 +911,7 @@ fn validate_seats(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table]) -> Re
 }
 
 fn validate_seat_list(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table], list: &str) -> Result<Vec<SeatPlan>> {
-    let policies = (entry.policies)();
+    let policies = entry.policies();
     let names: Vec<&str> = policies.iter().map(|p| p.name).collect();
     let mut plans: Vec<SeatPlan> = Vec::with_capacity(seats.len());
     for (i, seat) in seats.iter().enumerate() {
@@ -970,7 +970,7 @@ fn validate_seat_list(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table], l
                     let value = to_param(v).map_err(|m| ctx.error_at(&at(k), false, m))?;
                     let spec = info.params.iter().find(|p| p.name == k).expect("checked above");
                     if let (ParamKind::PolicyName, ParamValue::Str(name)) = (spec.kind, &value) {
-                        check_policy_name(ctx, &at(k), entry.name, &names, name)?;
+                        check_policy_name(ctx, &at(k), entry.name, &policies, name)?;
                     }
                     params
                         .set(info.params, k, value)
@@ -978,20 +978,20 @@ fn validate_seat_list(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table], l
                 }
             }
         }
-        if policy == "external" {
+        if let Some(prepare) = info.prepare {
             let base = ctx.path.parent().unwrap_or(Path::new("."));
             let base = if base.as_os_str().is_empty() {
                 Path::new(".")
             } else {
                 base
             };
-            crate::policies::external::prepare_seat(&mut params, base).map_err(|(k, m)| {
+            prepare(&mut params, base).map_err(|(k, m)| {
                 let at = if seat.contains_key(k) {
                     at(k)
                 } else {
                     vec![key(list), Seg::Index(i)]
                 };
-                ctx.error_at(&at, false, format!("{m} (policy \"external\")"))
+                ctx.error_at(&at, false, format!("{m} (policy \"{policy}\")"))
             })?;
         }
         let label = label.unwrap_or_else(|| policy.clone());
@@ -1082,24 +1082,25 @@ impl Scenario {
                 };
                 t.eval_rounds = t.eval_rounds.min(rounds);
                 t.tables = t.tables.min(4);
-                t.ppo.minibatch = t.ppo.minibatch.min(64);
-                t.ppo.epochs = t.ppo.epochs.min(2);
+                if let LearnerConfig::Ppo(ppo) = &mut t.learner {
+                    ppo.minibatch = ppo.minibatch.min(64);
+                    ppo.epochs = ppo.epochs.min(2);
+                }
             }
         }
         self
     }
 
-    /// Like `scaled_down`, and also caps every search seat's per-decision budget
-    /// (`simulations` of mcts, `iterations` of ismcts and cfr) at `budget`: how the test
-    /// suite smoke-runs every shipped file.
+    /// Like `scaled_down`, and also caps every seat's per-decision budget (the parameter
+    /// its policy declares as `budget`, e.g. `iterations` of ismcts) at `budget`: how the
+    /// test suite smoke-runs every shipped file.
     pub fn smoke_test(self, rounds: u64, seeds: usize, budget: i64) -> Self {
         let mut s = self.scaled_down(rounds, seeds);
         if let Plan::Tournament(t) = &mut s.plan {
+            let policies = registry::game(&t.game.name).map(|g| g.policies()).unwrap_or_default();
             for seat in &mut t.seats {
-                match seat.policy.as_str() {
-                    "mcts" => seat.params.cap_int("simulations", budget),
-                    "ismcts" | "cfr" => seat.params.cap_int("iterations", budget),
-                    _ => {}
+                if let Some(param) = policies.iter().find(|p| p.name == seat.policy).and_then(|p| p.budget) {
+                    seat.params.cap_int(param, budget);
                 }
             }
         }

@@ -137,14 +137,17 @@ impl<S: State> Cfr<S> {
                 let player = info.player as usize;
                 let k = info.num_children as usize;
                 let offset = self.offsets[info.infoset as usize];
-                let mut sigma = [0.0; 16];
-                let sigma = if k <= 16 {
-                    &mut sigma[..k]
+                // Nodes of up to 16 actions (nearly all) keep their scratch on the stack.
+                let (mut sigma_stack, mut sigma_heap) = ([0.0; 16], Vec::new());
+                let (mut values_stack, mut values_heap) = ([[0.0; MAX_PLAYERS]; 16], Vec::new());
+                let (sigma, child_values): (&mut [f64], &mut [[f64; MAX_PLAYERS]]) = if k <= 16 {
+                    (&mut sigma_stack[..k], &mut values_stack[..k])
                 } else {
-                    unreachable!("at most 16 actions per node here")
+                    sigma_heap.resize(k, 0.0);
+                    values_heap.resize(k, [0.0; MAX_PLAYERS]);
+                    (&mut sigma_heap, &mut values_heap)
                 };
                 regret_matching(&self.regrets[offset..offset + k], sigma);
-                let mut child_values = [[0.0; MAX_PLAYERS]; 16];
                 let own = reach[player];
                 for a in 0..k {
                     let child = self.tree.children[info.first_child as usize + a];
@@ -321,6 +324,92 @@ mod tests {
     use crate::games::kuhn_poker::KuhnPoker;
     use crate::games::leduc_poker::LeducPoker;
     use crate::search::best_response::{nash_conv, profile_of, value_of};
+
+    /// A guessing game with more actions per node than the walk's stack scratch holds:
+    /// player 0 hides one of `N` numbers, player 1 guesses without seeing it; a right guess
+    /// of `h` pays player 1 `h + 1`, a wrong one pays player 0 one. In the unique
+    /// equilibrium both play `h` with probability proportional to `1 / (h + 2)` (that makes
+    /// the other indifferent), so CFR must move away from its uniform start.
+    #[derive(Clone)]
+    struct Guess;
+    const N: u32 = 20;
+
+    #[derive(Clone)]
+    struct GuessState(Vec<Action>);
+
+    impl Game for Guess {
+        type State = GuessState;
+        fn name(&self) -> &'static str {
+            "guess"
+        }
+        fn num_players(&self) -> usize {
+            2
+        }
+        fn num_distinct_actions(&self) -> usize {
+            N as usize
+        }
+        fn observation_len(&self) -> usize {
+            1
+        }
+        fn new_initial_state(&self, _: &mut SimRng) -> GuessState {
+            GuessState(Vec::new())
+        }
+        fn max_utility(&self) -> f64 {
+            f64::from(N)
+        }
+    }
+
+    impl State for GuessState {
+        fn turn(&self) -> Turn {
+            if self.0.len() < 2 {
+                Turn::Player(self.0.len())
+            } else {
+                Turn::Terminal
+            }
+        }
+        fn legal_actions(&self) -> Vec<Action> {
+            if self.0.len() < 2 { (0..N).collect() } else { Vec::new() }
+        }
+        fn apply_action(&mut self, action: Action) {
+            self.0.push(action);
+        }
+        fn returns(&self) -> Vec<f64> {
+            match self.0.as_slice() {
+                [hidden, guess] if hidden == guess => vec![-f64::from(hidden + 1), f64::from(hidden + 1)],
+                [_, _] => vec![1.0, -1.0],
+                _ => vec![0.0, 0.0],
+            }
+        }
+        fn observation(&self, player: usize, out: &mut [f32]) {
+            out[0] = self.0.get(player).map_or(-1.0, |a| *a as f32);
+        }
+        fn information_state_key(&self, player: usize) -> u64 {
+            // Each player knows only its own choice and how many have been made.
+            (self.0.len() as u64) << 32 | u64::from(self.0.get(player).map_or(u32::MAX, |a| *a))
+        }
+    }
+
+    #[test]
+    fn cfr_solves_a_game_with_more_than_16_actions_per_node() {
+        let tree = GameTree::build(&Guess, 10_000).unwrap();
+        let mut cfr = Cfr::new(tree, CfrVariant::CfrPlus).unwrap();
+        let start = nash_conv(cfr.tree(), &cfr.average_profile());
+        for _ in 0..500 {
+            cfr.iterate();
+        }
+        let profile = cfr.average_profile();
+        let nc = nash_conv(cfr.tree(), &profile);
+        assert!(start > 0.1, "the uniform start is exploitable: {start}");
+        assert!(nc < 1e-2, "NashConv {nc} (from {start})");
+        let norm: f64 = (0..N).map(|h| 1.0 / f64::from(h + 2)).sum();
+        let avg = cfr.average_policy();
+        let hider = avg.get(0, GuessState(Vec::new()).information_state_key(0)).unwrap();
+        assert_eq!(hider.len(), N as usize);
+        for (h, p) in hider {
+            let expected = 1.0 / f64::from(h + 2) / norm;
+            assert!((p - expected).abs() < 1e-2, "hide {h}: {p} vs {expected}");
+        }
+    }
 
     #[test]
     fn cfr_plus_solves_kuhn_to_its_known_value() {

@@ -413,3 +413,57 @@ pub fn run_information(setup: InformationSetup) -> Result<Vec<InfoRow>> {
     }
     Ok(std::mem::take(&mut world.resource_mut::<Log>().0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bernoulli arms with these means: the third is best.
+    const MEANS: [f64; 3] = [0.2, 0.5, 0.8];
+
+    #[test]
+    fn exp3_learns_the_best_arm_from_bandit_feedback() {
+        let mut rng = SimRng::new(7);
+        let mut exp3 = Exp3::new(MEANS.len(), 0.1);
+        let mut late_best = 0;
+        for round in 0..6000 {
+            let arm = exp3.draw(&mut rng);
+            let reward = f64::from(u8::from(rng.chance(MEANS[arm])));
+            exp3.update(arm, reward);
+            if round >= 5000 && arm == 2 {
+                late_best += 1;
+            }
+        }
+        // At most 1 - gamma + gamma / k = 0.933 of the draws can go to one arm.
+        assert!(exp3.probabilities[2] > 0.9, "{:?}", exp3.probabilities);
+        assert!(late_best > 850, "best arm drawn {late_best} of the last 1000 rounds");
+    }
+
+    #[test]
+    fn hedge_learns_the_best_arm_from_full_information() {
+        let mut rng = SimRng::new(11);
+        let mut hedge = Hedge {
+            log_weights: vec![0.0; MEANS.len()],
+            eta: 0.1,
+        };
+        for _ in 0..500 {
+            let rewards: Vec<f64> = MEANS.iter().map(|m| f64::from(u8::from(rng.chance(*m)))).collect();
+            hedge.update(&rewards);
+        }
+        let draws = (0..1000).filter(|_| hedge.draw(&mut rng) == 2).count();
+        assert!(draws > 990, "best arm drawn {draws} of 1000 times");
+        // And it does not learn the wrong arm when every arm pays the same.
+        let mut even = Hedge {
+            log_weights: vec![0.0; 3],
+            eta: 0.1,
+        };
+        for _ in 0..500 {
+            even.update(&[0.5, 0.5, 0.5]);
+        }
+        let counts = (0..3000).fold([0usize; 3], |mut c, _| {
+            c[even.draw(&mut rng)] += 1;
+            c
+        });
+        assert!(counts.iter().all(|c| (800..1200).contains(c)), "{counts:?}");
+    }
+}

@@ -550,8 +550,33 @@ mod tests {
             .map(|t| rows.iter().filter(|r| r.table == t).count() / 3)
             .collect();
         assert_eq!(per_table, vec![3, 3, 2, 2]);
+        // Rounds are numbered per table: table t plays rounds 0..per_table[t].
+        let mut seen = std::collections::BTreeSet::new();
         for r in &rows {
-            assert!(r.decisions > 0 || r.metrics.won || r.round < 10);
+            assert!(
+                r.round < per_table[r.table] as u64,
+                "table {} round {}",
+                r.table,
+                r.round
+            );
+            assert!(
+                seen.insert((r.table, r.round, r.participant)),
+                "table {} round {} participant {} recorded twice",
+                r.table,
+                r.round,
+                r.participant
+            );
+        }
+        assert_eq!(seen.len(), 10 * 3, "every participant of every round");
+        for (table, rounds) in per_table.iter().enumerate() {
+            for round in 0..*rounds as u64 {
+                let decisions: u32 = rows
+                    .iter()
+                    .filter(|r| r.table == table && r.round == round)
+                    .map(|r| r.decisions)
+                    .sum();
+                assert!(decisions > 0, "table {table} round {round} has decisions");
+            }
         }
     }
 

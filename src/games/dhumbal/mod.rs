@@ -16,7 +16,9 @@ mod tournament;
 
 pub use tournament::DhumbalLedger;
 
+use crate::core::facts::GameFacts;
 use crate::core::game::{Action, Game, Resample, State, Turn};
+use crate::core::params::{GameSpec, ParamSpec};
 use crate::core::rng::{SimRng, Stream, derive_seed, mix64};
 use cards::{CALL, Card, CardSet, DRAW, NO_CALL, PICKUP};
 pub use rules::DhumbalRules;
@@ -148,11 +150,26 @@ impl Dhumbal {
     }
 }
 
+impl GameFacts for Dhumbal {
+    const NAME: &'static str = "dhumbal";
+    const HELP: &'static str =
+        "Nepali rummy-type card game (Jhyap), 2-5 players; rule sets paper (the study) and traditional";
+    const RULE_SETS: &'static [&'static str] = &["paper", "traditional"];
+    const PLAYERS: (usize, usize) = (MIN_PLAYERS, MAX_PLAYERS);
+    const PARAMS: &'static [ParamSpec] = rules::PARAMS;
+
+    fn from_spec(spec: &GameSpec) -> Result<Self, String> {
+        let players = Self::players_of(spec)?;
+        let rules = DhumbalRules::from_params(&spec.rules, &spec.params)?;
+        Ok(Dhumbal::new(rules, players))
+    }
+}
+
 impl Game for Dhumbal {
     type State = DhumbalState;
 
     fn name(&self) -> &'static str {
-        "dhumbal"
+        Self::NAME
     }
     fn num_players(&self) -> usize {
         self.players

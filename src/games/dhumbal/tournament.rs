@@ -4,7 +4,7 @@
 
 use super::rules::Scoring;
 use super::{Dhumbal, DhumbalState, Ending};
-use crate::analysis::stats;
+use crate::core::descriptive;
 use crate::core::game::Action;
 use crate::core::rng::SimRng;
 use crate::core::tournament::{MetricValue, SeatMetrics, Tournament};
@@ -191,7 +191,7 @@ impl Tournament for Dhumbal {
             ),
             (
                 "risk_corr",
-                MetricValue::Float(stats::pearson(&call_values, &call_success)),
+                MetricValue::Float(descriptive::pearson(&call_values, &call_success)),
             ),
             (
                 "mean_turns_per_round",

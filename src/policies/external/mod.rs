@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use super::PolicyEntry;
+use super::{PolicyEntry, PolicyRole};
 use crate::core::game::{Action, Game, State};
 use crate::core::params::{ParamKind, ParamSpec, ParamValue, Params};
 use crate::core::policy::{DecisionNote, FaultOutcome, Policy, PolicyFault, RoundReport, SeatInfo};
@@ -83,15 +83,17 @@ pub const PARAMS: &[ParamSpec] = &[
 
 /// Registry entry (any game).
 pub fn entry<G: Game>() -> PolicyEntry<G> {
-    PolicyEntry {
-        name: "external",
-        help: "an agent in any language, run as a child process speaking JSON lines (docs/protocol.md)",
-        params: PARAMS,
-        build: |game, params| {
-            let config = ExternalConfig::from_params(params, &std::env::current_dir().unwrap_or_default())?;
-            Ok(Box::new(ExternalPolicy::new(game, config)))
+    PolicyEntry::new(
+        "external",
+        "an agent in any language, run as a child process speaking JSON lines (docs/protocol.md)",
+        |seat| {
+            let config = ExternalConfig::from_params(seat.params, &std::env::current_dir().unwrap_or_default())?;
+            Ok(Box::new(ExternalPolicy::new(seat.game, config)))
         },
-    }
+    )
+    .with_params(PARAMS)
+    .with_role(PolicyRole::External)
+    .with_prepare(prepare_seat)
 }
 
 /// What the readable and vector observations carry.
