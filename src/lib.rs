@@ -4,7 +4,8 @@
 //! `policies`, `analysis` (rules, algorithms, agents, statistics) <- `world` (the bevy_ecs
 //! worlds) and `runner` (replicates in parallel) <- `registry` (which games exist and which
 //! policies play them) <- `scenario` (files -> validated runs) <- `output` (CSV, summaries,
-//! manifests) <- `cli`.
+//! manifests) and `terminal` (readable reports) <- `kinds` (what each kind of scenario
+//! validates, runs, writes and reports; `scenario` finds a file's kind there) <- `cli`.
 
 pub mod analysis;
 pub mod bandit;
@@ -12,6 +13,7 @@ pub mod cli;
 pub mod core;
 pub mod estimators;
 pub mod games;
+pub mod kinds;
 pub mod mechanism;
 pub mod output;
 pub mod policies;
@@ -19,4 +21,5 @@ pub mod registry;
 pub mod runner;
 pub mod scenario;
 pub mod search;
+pub mod terminal;
 pub mod world;

@@ -219,5 +219,10 @@ fn malformed_logs_get_precise_errors() {
     .unwrap();
     let o = mechsim(dir.path(), &["ope", "ok.csv", "--fit-model", "forest"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("unknown reward model \"forest\""), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("invalid value 'forest' for '--fit-model <FIT_MODEL>'")
+            && stderr(&o).contains("[possible values: ridge, logistic, none]"),
+        "{}",
+        stderr(&o)
+    );
 }

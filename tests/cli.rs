@@ -480,7 +480,8 @@ fn train_rejects_bad_devices_kinds_and_checkpoints() {
     let out = mechsim(dir.path(), &["train", &file, "--device", "tpu"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("unknown device `tpu`; valid: cpu, cuda, wgpu"),
+        stderr(&out).contains("invalid value 'tpu' for '--device <DEVICE>'")
+            && stderr(&out).contains("[possible values: cpu, cuda, wgpu]"),
         "{}",
         stderr(&out)
     );

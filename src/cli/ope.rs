@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde_json::json;
 
 use crate::estimators::logged_csv::{self, Columns};
@@ -21,7 +21,9 @@ pub struct OpeCommand {
     /// Column conventions.
     pub columns: Columns,
     /// `ridge`, `logistic` or `none`.
-    pub fit_model: String,
+    pub fit_model: Option<ModelKind>,
+    /// Its name, for the report.
+    pub fit_model_name: &'static str,
     /// Cross-fitting folds.
     pub folds: usize,
     /// Bootstrap resamples.
@@ -37,12 +39,7 @@ pub struct OpeCommand {
 /// Runs the command.
 pub fn run(cmd: &OpeCommand) -> anyhow::Result<()> {
     let started = Instant::now();
-    let kind = match cmd.fit_model.as_str() {
-        "ridge" => Some(ModelKind::Ridge { alpha: 1.0 }),
-        "logistic" => Some(ModelKind::Logistic { alpha: 1.0 }),
-        "none" => None,
-        other => bail!("--fit-model: unknown reward model \"{other}\" (valid: \"ridge\", \"logistic\", \"none\")"),
-    };
+    let kind = cmd.fit_model;
     let log = logged_csv::read(&cmd.file, &cmd.columns)?;
     let read_seconds = started.elapsed().as_secs_f64();
     let n = log.actions.len();
@@ -70,7 +67,7 @@ pub fn run(cmd: &OpeCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("fitting a reward model for `{name}`"))?;
                 model_note = format!(
                     "{} regression on {d} context column(s), cross-fitted over {} folds",
-                    cmd.fit_model, cmd.folds
+                    cmd.fit_model_name, cmd.folds
                 );
                 Some(&fitted)
             }

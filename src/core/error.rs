@@ -56,6 +56,15 @@ pub enum Error {
     /// The run could not be carried out as configured.
     #[error("{0}")]
     Run(String),
+    /// What was being done when `cause` went wrong ("running x.toml: ..."). The cause is
+    /// part of the message, not a separate source, so it is printed once.
+    #[error("{context}: {cause}")]
+    Context {
+        /// What was being done.
+        context: String,
+        /// What went wrong.
+        cause: Box<Error>,
+    },
     /// Stopped early because another part of the same run (a replicate) failed; that
     /// failure is the one to report.
     #[error("stopped because another replicate of the run failed")]

@@ -4,64 +4,20 @@
 //! learning over a lambda grid) and/or `[online]` (bandits). Errors name file, line and key.
 
 use serde::Deserialize;
+use serde_aux::prelude::serde_introspect;
 
-use super::source::Seg;
-use super::{Ctx, key, parse_named, quoted, replicate_seeds};
 use crate::bandit::marketplace::MarketConfig;
 use crate::core::error::Result;
 use crate::core::params::unknown_key_message;
 use crate::estimators::EstimatorSettings;
+use crate::kinds::{RunRequest, ScenarioKind, wrong_plan};
+use crate::output;
 use crate::runner::adload::{AdloadPlan, EvaluationSpec, LearningSpec, OnlineSpec, PolicySpec};
+use crate::runner::adload::{run_evaluation, run_learning, run_online};
+use crate::scenario::source::Seg;
+use crate::scenario::{Ctx, key, parse_named, quoted, replicate_seeds};
+use crate::scenario::{Plan, Scenario, check_name};
 
-/// Top-level keys.
-pub(super) const TOP_KEYS: &[&str] = &[
-    "name",
-    "description",
-    "kind",
-    "seed",
-    "users",
-    "ticks",
-    "online_users",
-    "lambda",
-    "market",
-    "logging",
-    "targets",
-    "evaluation",
-    "learning",
-    "online",
-    "output",
-];
-/// Keys of `[market]` (the response model).
-pub(super) const MARKET_KEYS: &[&str] = &[
-    "max_ads",
-    "tolerance",
-    "engagement",
-    "activity",
-    "ad_affinity",
-    "continue_base",
-    "continue_engagement",
-    "continue_ads",
-    "continue_fatigue",
-    "continue_position",
-    "fatigue_decay",
-    "ctr",
-    "cpm",
-    "cpc",
-    "max_fetches",
-];
-/// Keys of `[evaluation]`.
-pub(super) const EVALUATION_KEYS: &[&str] = &[
-    "seeds",
-    "bootstrap",
-    "folds",
-    "clip",
-    "switch_lambda",
-    "shrinkage_lambda",
-];
-/// Keys of `[learning]`.
-pub(super) const LEARNING_KEYS: &[&str] = &["lambdas", "iterations", "revenue_uplift"];
-/// Keys of `[online]`.
-pub(super) const ONLINE_KEYS: &[&str] = &["algorithms", "epsilon", "alpha", "seeds"];
 /// Keys of a policy table.
 const POLICY_KEYS: &[&str] = &[
     "name",
@@ -79,9 +35,157 @@ const POLICIES: &[&str] = &["uniform", "fixed", "position", "epsilon_greedy", "s
 /// Bandit algorithms.
 const ALGORITHMS: &[&str] = &["epsilon_greedy", "ucb1", "thompson", "linucb"];
 
+/// Ad-load marketplaces.
+pub struct Adload;
+
+impl ScenarioKind for Adload {
+    fn name(&self) -> &'static str {
+        "adload"
+    }
+
+    fn valid_keys(&self, table: &[&str]) -> Option<&'static [&'static str]> {
+        match table {
+            [] => Some(serde_introspect::<RawAdload>()),
+            ["market"] => Some(serde_introspect::<MarketConfig>()),
+            ["evaluation"] => Some(serde_introspect::<RawEvaluation>()),
+            ["learning"] => Some(serde_introspect::<RawLearning>()),
+            ["online"] => Some(serde_introspect::<RawOnline>()),
+            ["output"] => Some(serde_introspect::<crate::scenario::RawOutput>()),
+            _ => None,
+        }
+    }
+
+    fn validate(&self, ctx: &Ctx<'_>) -> Result<Scenario> {
+        let raw: RawAdload = ctx.read()?;
+        check_name(ctx, raw.name())?;
+        let seed = raw.seed();
+        let plan = validate(ctx, &raw, seed)?;
+        Ok(ctx.scenario(raw.name(), seed, Plan::Adload(Box::new(plan)), raw.output_dir()))
+    }
+
+    fn size(&self, plan: &Plan) -> (u64, usize) {
+        match plan {
+            Plan::Adload(p) => (p.users as u64 / 10, p.evaluation.as_ref().map_or(1, |e| e.seeds.len())),
+            _ => (0, 1),
+        }
+    }
+
+    fn scale_down(&self, plan: &mut Plan, rounds: u64, seeds: usize) {
+        if let Plan::Adload(p) = plan {
+            p.users = p.users.min(rounds as usize * 10).max(20);
+            p.online_users = p.online_users.min(p.users);
+            p.ticks = p.ticks.min(10);
+            if let Some(e) = &mut p.evaluation {
+                e.seeds.truncate(seeds.max(1));
+                e.bootstrap = e.bootstrap.min(20);
+            }
+            if let Some(l) = &mut p.learning {
+                l.lambdas.truncate(2);
+                l.iterations = l.iterations.min(20);
+            }
+            if let Some(o) = &mut p.online {
+                o.seeds.truncate(seeds.max(1));
+            }
+        }
+    }
+
+    fn describe(&self, plan: &Plan) -> String {
+        match plan {
+            Plan::Adload(p) => format!(
+                "adload: {} users x {} ticks, {} target(s){}{}{}",
+                p.users,
+                p.ticks,
+                p.targets.len(),
+                p.evaluation.as_ref().map_or(String::new(), |e| format!(
+                    ", evaluation over {} seed(s)",
+                    e.seeds.len()
+                )),
+                p.learning.as_ref().map_or(String::new(), |l| format!(
+                    ", learning over {} lambda(s)",
+                    l.lambdas.len()
+                )),
+                p.online.as_ref().map_or(String::new(), |o| format!(
+                    ", {} online algorithm(s)",
+                    o.algorithms.len()
+                )),
+            ),
+            _ => String::new(),
+        }
+    }
+
+    fn run(&self, scenario: &Scenario, request: &RunRequest) -> Result<String> {
+        let Plan::Adload(plan) = &scenario.plan else {
+            return Err(wrong_plan(self.name(), scenario));
+        };
+        let clock = super::Clock::start();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(request.threads.unwrap_or(0))
+            .build()
+            .map_err(|e| crate::core::Error::Run(format!("cannot start worker threads: {e}")))?;
+        // Each part the scenario asks for, with its own spinner, on the sized pool.
+        let phase = |what: &str, doing: &str, work: &(dyn Fn(&crate::runner::RunOptions) -> Result<()> + Sync)| {
+            let bar = request.spinner(&format!("{} {what}", scenario.name), "fetches");
+            pool.install(|| work(&request.options(&bar)))
+                .map_err(|e| request.context(doing, e))?;
+            bar.finish_and_clear();
+            Ok::<(), crate::core::Error>(())
+        };
+        let evaluation = std::sync::Mutex::new(None);
+        let learning = std::sync::Mutex::new(None);
+        let online = std::sync::Mutex::new(None);
+        // A slot is only poisoned by a panic, which ends the run before it is read.
+        if plan.evaluation.is_some() {
+            phase("evaluation", "evaluating", &|o| {
+                *evaluation.lock().unwrap_or_else(|p| p.into_inner()) = Some(run_evaluation(plan, o)?);
+                Ok(())
+            })?;
+        }
+        if plan.learning.is_some() {
+            phase("learning", "learning from", &|o| {
+                *learning.lock().unwrap_or_else(|p| p.into_inner()) = Some(run_learning(plan, o)?);
+                Ok(())
+            })?;
+        }
+        if plan.online.is_some() {
+            phase("bandits", "running bandits of", &|o| {
+                *online.lock().unwrap_or_else(|p| p.into_inner()) = Some(run_online(plan, o)?);
+                Ok(())
+            })?;
+        }
+        let (evaluation, learning, online) = (
+            evaluation.into_inner().unwrap_or_else(|p| p.into_inner()),
+            learning.into_inner().unwrap_or_else(|p| p.into_inner()),
+            online.into_inner().unwrap_or_else(|p| p.into_inner()),
+        );
+        let wall = clock.seconds();
+        output::adload::write_adload(
+            &request.out_dir,
+            request.force,
+            scenario,
+            plan,
+            evaluation.as_ref(),
+            learning.as_ref(),
+            online.as_deref(),
+            &clock.info(pool.current_num_threads()),
+        )?;
+        Ok(if request.quiet {
+            String::new()
+        } else {
+            crate::terminal::adload::render(
+                plan,
+                evaluation.as_ref(),
+                learning.as_ref(),
+                online.as_deref(),
+                wall,
+                &request.out_dir,
+            )
+        })
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawAdload {
+pub(crate) struct RawAdload {
     name: String,
     #[serde(default)]
     #[allow(dead_code)]
@@ -106,7 +210,7 @@ pub(super) struct RawAdload {
     #[serde(default)]
     online: Option<RawOnline>,
     #[serde(default)]
-    output: Option<super::RawOutput>,
+    output: Option<crate::scenario::RawOutput>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,16 +242,16 @@ struct RawOnline {
 }
 
 impl RawAdload {
-    pub(super) fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
-    pub(super) fn seed(&self) -> u64 {
+    pub(crate) fn seed(&self) -> u64 {
         self.seed.unwrap_or(0)
     }
 
-    pub(super) fn output_dir(&self) -> std::path::PathBuf {
-        super::output_dir(&self.name, self.output.as_ref())
+    pub(crate) fn output_dir(&self) -> std::path::PathBuf {
+        crate::scenario::output_dir(&self.name, self.output.as_ref())
     }
 }
 
@@ -255,7 +359,7 @@ fn policy(ctx: &Ctx<'_>, table: &toml::Table, at: &[Seg], max_ads: usize) -> Res
 }
 
 /// Validates an ad-load scenario.
-pub(super) fn validate(ctx: &Ctx<'_>, raw: &RawAdload, seed: u64) -> Result<AdloadPlan> {
+pub(crate) fn validate(ctx: &Ctx<'_>, raw: &RawAdload, seed: u64) -> Result<AdloadPlan> {
     let market = raw.market.clone().unwrap_or_default();
     market
         .validate()

@@ -5,74 +5,185 @@
 //! mechanism module's checks and maps their field paths back to file lines.
 
 use serde::Deserialize;
+use serde_aux::prelude::serde_introspect;
 
-use super::source::Seg;
-use super::{Ctx, key, parse_named, quoted, replicate_seeds};
 use crate::core::error::Result;
 use crate::core::params::value_hint;
+use crate::kinds::{RunRequest, ScenarioKind, wrong_plan};
 use crate::mechanism::instance::FieldSeg;
 use crate::mechanism::online::OnlineConfig;
 use crate::mechanism::scoring_rules::ScoringRule;
 use crate::mechanism::{AgentModel, Correlation, Instance};
-use crate::runner::information::{InformationPlan, MechanismChoice, SimulationPlan};
+use crate::output;
+use crate::runner::information::{InformationPlan, MechanismChoice, SimulationPlan, run_online, run_simulation};
+use crate::scenario::source::Seg;
+use crate::scenario::{Ctx, key, parse_named, quoted, replicate_seeds};
+use crate::scenario::{Plan, Scenario, check_name};
 use crate::world::information::Behaviour;
-
-/// Top-level keys of an information scenario.
-pub(super) const TOP_KEYS: &[&str] = &[
-    "name",
-    "description",
-    "kind",
-    "seed",
-    "instance",
-    "agents",
-    "simulation",
-    "online",
-    "output",
-];
-/// Keys of `[instance]`.
-pub(super) const INSTANCE_KEYS: &[&str] = &[
-    "states",
-    "prior",
-    "actions",
-    "utility",
-    "payment_cap",
-    "correlation",
-    "rho",
-    "joint_table",
-];
-/// Keys of each `[[agents]]` entry.
-pub(super) const AGENT_KEYS: &[&str] = &[
-    "name",
-    "efforts",
-    "costs",
-    "signals",
-    "accuracy",
-    "behaviour",
-    "script_effort",
-    "script_reports",
-    "learning_rate",
-];
-/// Keys of `[simulation]`.
-pub(super) const SIMULATION_KEYS: &[&str] = &["rounds", "seeds", "mechanism"];
-/// Keys of `[online]`.
-pub(super) const ONLINE_KEYS: &[&str] = &[
-    "horizons",
-    "seeds",
-    "explore_constant",
-    "mix_constant",
-    "margin_constant",
-    "search_steps",
-    "rule",
-];
 
 /// The correlation models.
 const CORRELATIONS: &[&str] = &["independent", "shared_noise", "joint"];
 /// The agent behaviours.
 const BEHAVIOURS: &[&str] = &["rational", "scripted", "learner"];
 
+/// Information-acquisition studies.
+pub struct Information;
+
+/// `mechsim mechanism solve`: the optimal mechanism of an information scenario's instance
+/// and its baselines, as the readable report or as JSON. `status` hears each step of a long
+/// solve.
+pub fn solve_mechanism(scenario: &Scenario, as_json: bool, status: &dyn Fn(&str)) -> Result<String> {
+    let Plan::Information(plan) = &scenario.plan else {
+        return Err(crate::core::Error::Run(format!(
+            "{} is not an information scenario (kind = \"information\"); `mechanism solve` needs one",
+            scenario.file.display()
+        )));
+    };
+    let solved = crate::mechanism::analysis::solve_report_with_status(&plan.instance, plan.seed, status)
+        .map_err(|e| crate::core::Error::Run(format!("solving {}: {e}", scenario.file.display())))?;
+    if as_json {
+        serde_json::to_string_pretty(&solved.to_json(&plan.instance))
+            .map(|text| format!("{text}\n"))
+            .map_err(|e| crate::core::Error::Run(format!("cannot write the report as JSON: {e}")))
+    } else {
+        Ok(crate::terminal::mechanism::render_mechanism(&plan.instance, &solved))
+    }
+}
+
+impl ScenarioKind for Information {
+    fn name(&self) -> &'static str {
+        "information"
+    }
+
+    fn valid_keys(&self, table: &[&str]) -> Option<&'static [&'static str]> {
+        match table {
+            [] => Some(serde_introspect::<RawInformation>()),
+            ["instance"] => Some(serde_introspect::<RawInstance>()),
+            ["agents"] => Some(serde_introspect::<RawAgent>()),
+            ["simulation"] => Some(serde_introspect::<RawSimulation>()),
+            ["online"] => Some(serde_introspect::<RawOnline>()),
+            ["output"] => Some(serde_introspect::<crate::scenario::RawOutput>()),
+            _ => None,
+        }
+    }
+
+    fn validate(&self, ctx: &Ctx<'_>) -> Result<Scenario> {
+        let raw: RawInformation = ctx.read()?;
+        check_name(ctx, raw.name())?;
+        let seed = raw.seed();
+        let plan = validate(ctx, &raw, seed)?;
+        Ok(ctx.scenario(raw.name(), seed, Plan::Information(Box::new(plan)), raw.output_dir()))
+    }
+
+    fn size(&self, plan: &Plan) -> (u64, usize) {
+        match plan {
+            Plan::Information(p) => match (&p.simulation, &p.online) {
+                (Some(sim), _) => (sim.rounds, sim.seeds.len()),
+                (None, Some(on)) => (on.horizons.iter().copied().max().unwrap_or(10), on.seeds.len()),
+                (None, None) => (0, 1),
+            },
+            _ => (0, 1),
+        }
+    }
+
+    fn scale_down(&self, plan: &mut Plan, rounds: u64, seeds: usize) {
+        if let Plan::Information(p) = plan {
+            if let Some(sim) = &mut p.simulation {
+                sim.rounds = sim.rounds.min(rounds);
+                sim.seeds.truncate(seeds.max(1));
+            }
+            if let Some(on) = &mut p.online {
+                for h in &mut on.horizons {
+                    *h = (*h).min(rounds.max(10));
+                }
+                on.horizons.dedup();
+                on.seeds.truncate(seeds.max(1));
+            }
+        }
+    }
+
+    fn describe(&self, plan: &Plan) -> String {
+        match plan {
+            Plan::Information(p) => format!(
+                "information: {} agent(s), {} state(s){}{}",
+                p.instance.n_agents(),
+                p.instance.n_states(),
+                p.simulation.as_ref().map_or(String::new(), |s| format!(
+                    ", simulate {} x {} rounds",
+                    s.seeds.len(),
+                    s.rounds
+                )),
+                p.online.as_ref().map_or(String::new(), |o| format!(
+                    ", online over {} horizon(s)",
+                    o.horizons.len()
+                )),
+            ),
+            _ => String::new(),
+        }
+    }
+
+    fn run(&self, scenario: &Scenario, request: &RunRequest) -> Result<String> {
+        let Plan::Information(plan) = &scenario.plan else {
+            return Err(wrong_plan(self.name(), scenario));
+        };
+        let file = request.file.display();
+        if plan.simulation.is_none() && plan.online.is_none() {
+            return Err(crate::core::Error::Run(format!(
+                "{file} has neither [simulation] nor [online]: nothing to run (to see its optimal mechanism: `mechsim \
+                 mechanism solve {file}`)"
+            )));
+        }
+        let clock = super::Clock::start();
+        let mut threads = 1;
+        let simulation = match &plan.simulation {
+            Some(sim) => {
+                let bar = request.bar(sim.rounds * sim.seeds.len() as u64, &scenario.name, "rounds");
+                let result =
+                    run_simulation(plan, &request.options(&bar)).map_err(|e| request.context("simulating", e))?;
+                bar.finish_and_clear();
+                threads = result.threads;
+                Some(result)
+            }
+            None => None,
+        };
+        let online = match &plan.online {
+            Some(on) => {
+                let runs = (on.horizons.len() * on.seeds.len()) as u64;
+                let bar = request.bar(runs, &format!("{} online", scenario.name), "runs");
+                let result = run_online(plan, &request.options(&bar))
+                    .map_err(|e| request.context("running the online principal of", e))?;
+                bar.finish_and_clear();
+                Some(result)
+            }
+            None => None,
+        };
+        let wall = clock.seconds();
+        output::write_information(
+            &request.out_dir,
+            request.force,
+            scenario,
+            plan,
+            simulation.as_ref(),
+            online.as_ref(),
+            &clock.info(threads),
+        )?;
+        Ok(if request.quiet {
+            String::new()
+        } else {
+            crate::terminal::mechanism::render_information(
+                plan,
+                simulation.as_ref(),
+                online.as_ref(),
+                wall,
+                &request.out_dir,
+            )
+        })
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawInformation {
+pub(crate) struct RawInformation {
     name: String,
     #[serde(default)]
     #[allow(dead_code)]
@@ -87,7 +198,7 @@ pub(super) struct RawInformation {
     #[serde(default)]
     online: Option<RawOnline>,
     #[serde(default)]
-    output: Option<super::RawOutput>,
+    output: Option<crate::scenario::RawOutput>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,17 +256,17 @@ struct RawOnline {
 }
 
 impl RawInformation {
-    pub(super) fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
-    pub(super) fn seed(&self) -> u64 {
+    pub(crate) fn seed(&self) -> u64 {
         let _ = &self.kind;
         self.seed.unwrap_or(0)
     }
 
-    pub(super) fn output_dir(&self) -> std::path::PathBuf {
-        super::output_dir(&self.name, self.output.as_ref())
+    pub(crate) fn output_dir(&self) -> std::path::PathBuf {
+        crate::scenario::output_dir(&self.name, self.output.as_ref())
     }
 }
 
@@ -181,7 +292,7 @@ fn positive(ctx: &Ctx<'_>, at: &[Seg], value: f64) -> Result<f64> {
 }
 
 /// Validates an information scenario into a plan.
-pub(super) fn validate(ctx: &Ctx<'_>, raw: &RawInformation, seed: u64) -> Result<InformationPlan> {
+pub(crate) fn validate(ctx: &Ctx<'_>, raw: &RawInformation, seed: u64) -> Result<InformationPlan> {
     let inst = &raw.instance;
     let payment_cap = match &inst.payment_cap {
         toml::Value::Float(f) => Some(*f),

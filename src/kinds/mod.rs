@@ -1,0 +1,219 @@
+//! Scenario kinds: everything that differs between a tournament, a solver run, a training
+//! run, an information-acquisition study and an ad-load marketplace lives in one module per
+//! kind behind the `ScenarioKind` trait: its raw file type (whose fields are the valid keys),
+//! validation into a plan, the test suite's scale-down, the one-line description `check`
+//! prints, and running it (progress, outputs, the readable report). The scenario layer and
+//! the CLI dispatch through `by_name`/`of` and never match on kinds; adding a kind is one
+//! module plus one line in `KINDS` (and its `Plan` variant).
+
+pub mod adload;
+pub mod information;
+pub mod solve;
+pub mod tournament;
+pub mod training;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mechsim_agents::DeviceKind;
+
+use crate::core::error::{Error, Result};
+use crate::output::RunInfo;
+use crate::runner::RunOptions;
+use crate::scenario::{Ctx, Plan, Scenario};
+
+/// Every kind this build runs, in the order `check` and error messages list them.
+const KINDS: &[&dyn ScenarioKind] = &[
+    &tournament::Tournament,
+    &solve::Solve,
+    &training::Training,
+    &information::Information,
+    &adload::Adload,
+];
+
+/// One kind of scenario file (`kind = "..."`).
+pub trait ScenarioKind: Sync {
+    /// The `kind` value in scenario files.
+    fn name(&self) -> &'static str;
+
+    /// The valid keys of the table at `table` (`[]`: the top level; `["solver"]`: the
+    /// `[solver]` table), read from the kind's raw file types. `None` for a table the kind
+    /// does not know.
+    fn valid_keys(&self, table: &[&str]) -> Option<&'static [&'static str]>;
+
+    /// Checks a file of this kind and builds its plan. `ctx` holds the file's text and
+    /// positions, for errors that name file, line, column and key.
+    fn validate(&self, ctx: &Ctx<'_>) -> Result<Scenario>;
+
+    /// The plan's size in the units `scale_down` caps: rounds (or the kind's unit of work)
+    /// and replicates.
+    fn size(&self, plan: &Plan) -> (u64, usize);
+
+    /// The same plan with at most `rounds` rounds (or the kind's unit of work) and `seeds`
+    /// replicates, and the kind's other costs cut to match: a quick look, and how the test
+    /// suite smoke-runs every shipped file.
+    fn scale_down(&self, plan: &mut Plan, rounds: u64, seeds: usize);
+
+    /// Caps every seat's per-decision search budget at `budget` (the test suite's smoke
+    /// runs); kinds without seats have nothing to cap.
+    fn cap_search(&self, _plan: &mut Plan, _budget: i64) {}
+
+    /// One line for `mechsim check`.
+    fn describe(&self, plan: &Plan) -> String;
+
+    /// The command that runs it (`run`, or `train` for training).
+    fn command(&self) -> &'static str {
+        "run"
+    }
+
+    /// Runs the scenario, writes its output files into `request.out_dir` and returns the
+    /// readable report (empty when `request.quiet`).
+    fn run(&self, scenario: &Scenario, request: &RunRequest) -> Result<String>;
+}
+
+/// The kind named `name`.
+pub fn by_name(name: &str) -> Option<&'static dyn ScenarioKind> {
+    KINDS.iter().copied().find(|k| k.name() == name)
+}
+
+/// The kind of a validated scenario.
+pub fn of(scenario: &Scenario) -> &'static dyn ScenarioKind {
+    by_name(&scenario.kind).unwrap_or(KINDS[0])
+}
+
+/// The names of every kind.
+pub fn names() -> Vec<&'static str> {
+    KINDS.iter().map(|k| k.name()).collect()
+}
+
+/// How to run a scenario: where its outputs go and what may be used (not part of results).
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// The scenario file (for messages).
+    pub file: PathBuf,
+    /// The output directory.
+    pub out_dir: PathBuf,
+    /// Replace an existing output directory that mechsim wrote.
+    pub force: bool,
+    /// Worker threads (`None`: all cores). Results do not depend on it.
+    pub threads: Option<usize>,
+    /// No progress bar and no report.
+    pub quiet: bool,
+    /// The compute device of learners (training).
+    pub device: DeviceKind,
+    /// Stop after at most this many learner steps (training).
+    pub max_steps: Option<u64>,
+}
+
+impl RunRequest {
+    /// Run options whose progress goes to `bar`.
+    fn options(&self, bar: &ProgressBar) -> RunOptions {
+        let progress = bar.clone();
+        RunOptions {
+            threads: self.threads,
+            on_progress: Arc::new(move |n| progress.inc(n)),
+            ..RunOptions::default()
+        }
+    }
+
+    /// An error of this run: `doing` the file, then the cause.
+    fn context(&self, doing: &str, e: Error) -> Error {
+        Error::Context {
+            context: format!("{doing} {}", self.file.display()),
+            cause: Box::new(e),
+        }
+    }
+
+    /// A progress bar on standard error (hidden when quiet or when the total is unknown).
+    fn bar(&self, total: u64, prefix: &str, unit: &'static str) -> ProgressBar {
+        progress_bar(self.quiet || total == 0, total, prefix, unit)
+    }
+
+    /// A spinner for work of unknown length, counting `unit`.
+    fn spinner(&self, prefix: &str, unit: &str) -> ProgressBar {
+        if self.quiet {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template(&format!(
+            "{{spinner}} {{prefix}} {{human_pos}} {unit}, {{per_sec}} {{msg}}"
+        )) {
+            bar.set_style(style);
+        }
+        bar.set_prefix(prefix.to_string());
+        bar
+    }
+}
+
+/// A bar counting `unit`s up to `total`, with rate and ETA (hidden when `hidden`).
+pub fn progress_bar(hidden: bool, total: u64, prefix: &str, unit: &'static str) -> ProgressBar {
+    if hidden {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    let template = format!("{{prefix}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit}, {{rate}}, eta {{eta}} {{msg}}");
+    if let Ok(style) = ProgressStyle::with_template(&template) {
+        bar.set_style(
+            style
+                .with_key(
+                    "rate",
+                    move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0} {unit}/s", state.per_sec());
+                    },
+                )
+                .progress_chars("=> "),
+        );
+    }
+    bar.set_prefix(prefix.to_string());
+    bar
+}
+
+/// Wall-clock facts of a run, for its manifest.
+struct Clock {
+    started: SystemTime,
+    clock: Instant,
+}
+
+impl Clock {
+    fn start() -> Self {
+        Clock {
+            started: SystemTime::now(),
+            clock: Instant::now(),
+        }
+    }
+
+    fn seconds(&self) -> f64 {
+        self.clock.elapsed().as_secs_f64()
+    }
+
+    /// The manifest's run facts, finished now.
+    fn info(&self, threads: usize) -> RunInfo {
+        RunInfo {
+            started: humantime::format_rfc3339_seconds(self.started).to_string(),
+            finished: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            wall_seconds: self.seconds(),
+            threads,
+            command: std::env::args().collect(),
+        }
+    }
+}
+
+/// The registered game of a scenario that plays one.
+fn game_entry(scenario: &Scenario) -> Result<crate::registry::GameEntry> {
+    let game = scenario
+        .game
+        .as_ref()
+        .ok_or_else(|| Error::Run(format!("{} has no game", scenario.file.display())))?;
+    crate::registry::game(&game.name).ok_or_else(|| Error::Run(format!("game `{}` is not registered", game.name)))
+}
+
+/// The plan of the wrong kind: a bug in dispatch, reported rather than panicking.
+fn wrong_plan(kind: &str, scenario: &Scenario) -> Error {
+    Error::Run(format!(
+        "{} is a {} scenario, not {kind}",
+        scenario.file.display(),
+        scenario.kind
+    ))
+}
