@@ -5,7 +5,8 @@
 //! worlds) and `runner` (replicates in parallel) <- `registry` (which games exist and which
 //! policies play them) <- `scenario` (files -> validated runs) <- `output` (CSV, summaries,
 //! manifests) and `terminal` (readable reports) <- `kinds` (what each kind of scenario
-//! validates, runs, writes and reports; `scenario` finds a file's kind there) <- `cli`.
+//! validates, runs, writes and reports; `scenario` finds a file's kind there) <- `sweep`
+//! (grids of any kind, resumable) <- `cli`.
 
 pub mod analysis;
 pub mod bandit;
@@ -21,5 +22,6 @@ pub mod registry;
 pub mod runner;
 pub mod scenario;
 pub mod search;
+pub mod sweep;
 pub mod terminal;
 pub mod world;

@@ -196,7 +196,7 @@ fn malformed_logs_get_precise_errors() {
         ),
         (
             "action,pscore,pi_e_0\n0,1,1\n".to_string(),
-            "bad.csv:1: missing column `reward`",
+            "bad.csv:1: no column `reward`; the header has:",
         ),
     ];
     for (text, expected) in cases {

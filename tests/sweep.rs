@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::support::{mechsim, stderr};
+use crate::support::{mechsim, stderr, stdout};
 
 const SWEEP: &str = r#"
 name = "s"
@@ -148,4 +148,111 @@ fn bad_grids_get_clear_errors() {
     fs::write(dir.path().join("s.toml"), SWEEP).unwrap();
     let o = mechsim(dir.path(), &["run", "s.toml", "--out", "base", "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// An information scenario: the simulated principal's utility against the payment cap.
+const INFORMATION_SWEEP: &str = r#"
+name = "info"
+kind = "information"
+seed = 3
+
+[instance]
+states = ["heads", "tails"]
+prior = [0.5, 0.5]
+actions = ["guess_heads", "guess_tails"]
+utility = [[1.0, 0.0], [0.0, 1.0]]
+payment_cap = 1.0
+correlation = "independent"
+
+[[agents]]
+name = "ada"
+efforts = ["shirk", "work"]
+costs = [0.0, 0.05]
+signals = ["says_heads", "says_tails"]
+accuracy = [[[0.5, 0.5], [0.5, 0.5]], [[0.8, 0.2], [0.2, 0.8]]]
+
+[simulation]
+rounds = 50
+seeds = 1
+
+[sweep]
+seeds = 2
+
+[sweep.grid]
+"instance.payment_cap" = [0.5, 1.0]
+"simulation.rounds" = [50, 80]
+"#;
+
+#[test]
+fn sweeps_of_other_kinds_keep_their_files_resume_and_tabulate_headlines() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("i.toml"), INFORMATION_SWEEP).unwrap();
+    let o = mechsim(dir.path(), &["sweep", "i.toml", "--out", "full", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let full = snapshot(&dir.path().join("full"));
+    // Four cells x two replicates, each with the kind's own files.
+    let units: Vec<&String> = full
+        .iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.starts_with("cells/") && p.ends_with("/rows.csv"))
+        .collect();
+    assert_eq!(units.len(), 8, "{units:?}");
+    let table = fs::read_to_string(dir.path().join("full/sweep.csv")).unwrap();
+    let mut lines = table.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with("cell,instance.payment_cap,simulation.rounds,replicate,seed,principal_utility,"),
+        "{header}"
+    );
+    assert_eq!(lines.count(), 8, "one row per cell and replicate");
+    // A unit equals the cell run alone with the replicate's seed.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("full/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["scenario_kind"], "information");
+    let cell = &manifest["cells"][3];
+    let seed = cell["seeds"][1].as_u64().unwrap();
+    let alone = INFORMATION_SWEEP
+        .split("[sweep]")
+        .next()
+        .unwrap()
+        .replace("seed = 3", &format!("seed = {seed}"))
+        .replace("rounds = 50", "rounds = 80");
+    fs::write(dir.path().join("alone.toml"), alone).unwrap();
+    let o = mechsim(dir.path(), &["run", "alone.toml", "--out", "alone", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let name = cell["cell"].as_str().unwrap();
+    assert!(name.contains("payment_cap=1.0,simulation.rounds=80"), "{name}");
+    assert_eq!(
+        fs::read(dir.path().join(format!("full/cells/{name}/r0001/rows.csv"))).unwrap(),
+        fs::read(dir.path().join("alone/rows.csv")).unwrap()
+    );
+    // Interrupt: lose some units and the table, then resume.
+    let o = mechsim(dir.path(), &["sweep", "i.toml", "--out", "cut", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cut = dir.path().join("cut");
+    fs::remove_dir_all(cut.join(format!("cells/{name}/r0001"))).unwrap();
+    fs::remove_file(cut.join("sweep.csv")).unwrap();
+    let o = mechsim(dir.path(), &["sweep", "i.toml", "--out", "cut", "--resume"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("8 units (1 run now, 7 already done)"),
+        "{}",
+        stdout(&o)
+    );
+    let strip = |files: Vec<(String, Vec<u8>)>| -> Vec<(String, Vec<u8>)> {
+        // Wall-clock facts live in the manifests and timing files only.
+        files
+            .into_iter()
+            .filter(|(p, _)| !p.ends_with("manifest.json") && !p.ends_with("timing.csv"))
+            .collect()
+    };
+    assert_eq!(strip(snapshot(&cut)), strip(full));
+    // analyze draws each headline metric against the numeric grid parameter.
+    let o = mechsim(dir.path(), &["analyze", "full"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = fs::read_to_string(dir.path().join("full/report/report.md")).unwrap();
+    assert!(
+        md.contains("## Sweep:") && md.contains("sweep_principal_utility_0.svg"),
+        "{md}"
+    );
 }

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use crate::analysis::compare::compare_groups;
 use crate::analysis::forecast::ForecastAccumulator;
 use crate::analysis::stats::{Z95, normal_proportion_interval, wilson_interval};
+use crate::core::table::CsvInput;
 use crate::output::{Staging, plot};
 
 /// One analysed directory.
@@ -29,19 +30,9 @@ struct Section {
 }
 
 fn read_csv(path: &Path) -> anyhow::Result<(Vec<String>, Vec<csv::StringRecord>)> {
-    let mut reader = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let header: Vec<String> = reader
-        .headers()
-        .with_context(|| format!("{}:1: cannot read the header", path.display()))?
-        .iter()
-        .map(String::from)
-        .collect();
-    let rows = reader
-        .records()
-        .enumerate()
-        .map(|(i, r)| r.with_context(|| format!("{}:{}: malformed CSV", path.display(), i + 2)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok((header, rows))
+    let input = CsvInput::open(path)?;
+    let header = input.header().to_vec();
+    Ok((header, input.rows()?))
 }
 
 fn col(header: &[String], name: &str) -> Option<usize> {
@@ -82,20 +73,11 @@ fn table(md: &mut String, html: &mut String, head: &[&str], rows: &[Vec<String>]
 fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyhow::Result<Section> {
     let rounds_path = dir.join("rounds.csv");
     // Streamed: only the needed columns of each row are kept.
-    let mut reader =
-        csv::Reader::from_path(&rounds_path).with_context(|| format!("cannot read {}", rounds_path.display()))?;
-    let header: Vec<String> = reader
-        .headers()
-        .with_context(|| format!("{}:1: cannot read the header", rounds_path.display()))?
-        .iter()
-        .map(String::from)
-        .collect();
+    let mut reader = CsvInput::open(&rounds_path)?;
+    let header: Vec<String> = reader.header().to_vec();
     let decisions = dir.join("decisions.csv");
-    let forecasts_present = decisions.is_file()
-        && csv::Reader::from_path(&decisions)
-            .ok()
-            .and_then(|mut r| r.headers().ok().map(|h| h.iter().any(|c| c == "win_probability")))
-            .unwrap_or(false);
+    let forecasts_present =
+        decisions.is_file() && CsvInput::open(&decisions).is_ok_and(|d| d.column("win_probability").is_some());
     let need = |name: &str| {
         col(&header, name).with_context(|| {
             format!(
@@ -139,12 +121,7 @@ fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyh
     let mut places: Vec<Vec<(u64, u64, u64)>> = Vec::new();
     let mut row_count = 0usize;
     let mut record = csv::ByteRecord::new();
-    let mut line = 1usize;
-    while reader
-        .read_byte_record(&mut record)
-        .with_context(|| format!("{}:{}: malformed CSV", rounds_path.display(), line + 1))?
-    {
-        line += 1;
+    while let Some(line) = reader.next_row(&mut record)? {
         let r = &record;
         row_count += 1;
         let label = std::str::from_utf8(r.get(c_label).unwrap_or(b"")).unwrap_or("");
@@ -303,9 +280,8 @@ fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyh
     // Forecasts: learned players' win probabilities against the outcome of their round.
     let mut forecast_json = Value::Null;
     if forecasts_present {
-        let mut dreader =
-            csv::Reader::from_path(&decisions).with_context(|| format!("cannot read {}", decisions.display()))?;
-        let dh: Vec<String> = dreader.headers()?.iter().map(String::from).collect();
+        let dreader = CsvInput::open(&decisions)?;
+        let dh: Vec<String> = dreader.header().to_vec();
         if let (Some(cs), Some(ct), Some(cr), Some(cseat), Some(cp)) = (
             col(&dh, "seed"),
             col(&dh, "table"),
@@ -314,8 +290,7 @@ fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyh
             col(&dh, "win_probability"),
         ) {
             let mut acc = ForecastAccumulator::new(10);
-            for (i, record) in dreader.records().enumerate() {
-                let r = &record.with_context(|| format!("{}:{}: malformed CSV", decisions.display(), i + 2))?;
+            for (i, r) in dreader.rows()?.iter().enumerate() {
                 let p = r.get(cp).unwrap_or("");
                 if p.is_empty() {
                     continue;
@@ -425,6 +400,9 @@ fn sweep_section(dir: &Path, manifest: &Value, scratch: &Path, index: usize) -> 
         .as_array()
         .map(|a| a.iter().filter_map(|s| s["key"].as_str().map(String::from)).collect())
         .unwrap_or_default();
+    if col(&header, "win_rate").is_none() {
+        return kind_sweep_section(dir, &path, &header, &rows, &settings, scratch, index);
+    }
     let need = |name: &str| {
         col(&header, name)
             .with_context(|| format!("{}: no column `{name}` (from another mechsim version?)", path.display()))
@@ -476,6 +454,88 @@ fn sweep_section(dir: &Path, manifest: &Value, scratch: &Path, index: usize) -> 
             plot::sweep_svg(
                 &chart,
                 &format!("{metric} vs {} (95% intervals)", settings[xi]),
+                &settings[xi],
+                metric,
+                &series,
+            )?;
+            charts.push((file, fs::read_to_string(&chart)?));
+        }
+    }
+    Ok(Section {
+        title: format!("Sweep: {}", dir.display()),
+        markdown: md,
+        html,
+        json: json!({"kind": "sweep", "dir": dir.display().to_string(), "rows": body, "columns": header}),
+        charts,
+    })
+}
+
+/// A sweep of a kind other than tournaments: its table (one row per cell and replicate),
+/// and each headline metric's mean over replicates with its 95% t interval against the
+/// first numeric grid parameter (the other parameters name the series).
+fn kind_sweep_section(
+    dir: &Path,
+    path: &Path,
+    header: &[String],
+    rows: &[csv::StringRecord],
+    settings: &[String],
+    scratch: &Path,
+    index: usize,
+) -> anyhow::Result<Section> {
+    let mut md = String::new();
+    let mut html = String::new();
+    let body: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(String::from).collect()).collect();
+    let head: Vec<&str> = header.iter().map(String::as_str).collect();
+    table(&mut md, &mut html, &head, &body);
+    let setting_cols: Vec<usize> = settings.iter().filter_map(|k| col(header, k)).collect();
+    let first_metric = col(header, "seed")
+        .map(|c| c + 1)
+        .with_context(|| format!("{}: no column `seed` (from another mechsim version?)", path.display()))?;
+    let x_axis = setting_cols
+        .iter()
+        .position(|&c| rows.iter().all(|r| r.get(c).is_some_and(|v| v.parse::<f64>().is_ok())));
+    let mut charts = Vec::new();
+    if let Some(xi) = x_axis {
+        let xc = setting_cols[xi];
+        for (m, metric) in header.iter().enumerate().skip(first_metric) {
+            if !rows.iter().all(|r| r.get(m).is_some_and(|v| v.parse::<f64>().is_ok())) {
+                continue;
+            }
+            // Group replicates by series (the other settings) and x.
+            let mut groups: Vec<(String, f64, Vec<f64>)> = Vec::new();
+            for r in rows {
+                let name: String = setting_cols
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != xi)
+                    .map(|(j, &c)| format!("{}={}", settings[j], r.get(c).unwrap_or("")))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let x = r.get(xc).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+                let y = r.get(m).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+                match groups.iter_mut().find(|g| g.0 == name && g.1 == x) {
+                    Some(g) => g.2.push(y),
+                    None => groups.push((name, x, vec![y])),
+                }
+            }
+            let mut series: Vec<plot::BandSeries> = Vec::new();
+            for (name, x, ys) in groups {
+                let (lo, hi) = crate::analysis::stats::mean_interval(&ys);
+                let point = (x, crate::analysis::stats::mean(&ys), lo, hi);
+                let name = if name.is_empty() { metric.clone() } else { name };
+                match series.iter_mut().find(|s| s.0 == name) {
+                    Some(s) => s.1.push(point),
+                    None => series.push((name, vec![point])),
+                }
+            }
+            for s in &mut series {
+                s.1.sort_by(|a, b| a.0.total_cmp(&b.0));
+            }
+            let file = format!("sweep_{}_{index}.svg", metric.replace(['/', ' ', '.'], "_"));
+            let chart = scratch.join(&file);
+            plot::sweep_svg(
+                &chart,
+                &format!("{} vs {} (mean over replicates, 95% intervals)", metric, settings[xi]),
                 &settings[xi],
                 metric,
                 &series,

@@ -81,7 +81,7 @@ pub(super) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run every cell of a tournament scenario's [sweep] grid for its seeds (resumable).
+    /// Run every cell of a scenario's [sweep] grid for its seeds, any kind (resumable).
     Sweep {
         /// Scenario with a [sweep] table.
         file: PathBuf,

@@ -31,7 +31,6 @@ mod analyze;
 mod args;
 mod ope;
 mod scoring;
-mod sweep;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -91,7 +90,20 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             force,
             threads,
             quiet,
-        } => sweep::run(&file, out, resume, force, threads.map(usize::from), quiet),
+        } => {
+            let summary = crate::sweep::run(&crate::sweep::SweepRequest {
+                file,
+                out,
+                resume,
+                force,
+                threads: threads.map(usize::from),
+                quiet,
+            })?;
+            if !quiet {
+                out!("{}", crate::sweep::render(&summary))?;
+            }
+            Ok(())
+        }
         Command::Score {
             file,
             prob,

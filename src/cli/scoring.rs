@@ -9,62 +9,28 @@ use anyhow::{Context, bail};
 
 use crate::analysis::compare::compare_groups;
 use crate::analysis::forecast::ForecastAccumulator;
+use crate::core::table::CsvInput;
 use crate::output::plot;
 
-fn open(path: &Path) -> anyhow::Result<(csv::Reader<std::fs::File>, Vec<String>)> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let header: Vec<String> = reader
-        .headers()
-        .with_context(|| format!("{}:1: cannot read the header", path.display()))?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
-    Ok((reader, header))
+fn column(input: &CsvInput<std::fs::File>, name: &str, flag: &str) -> anyhow::Result<usize> {
+    Ok(input.require(name, &format!(" (given by {flag})"))?)
 }
 
-fn column(path: &Path, header: &[String], name: &str, flag: &str) -> anyhow::Result<usize> {
-    header.iter().position(|h| h == name).with_context(|| {
-        format!(
-            "{}:1: no column `{name}` (given by {flag}); the header has: {}",
-            path.display(),
-            header.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ")
-        )
-    })
-}
-
-fn field<'r>(record: &'r csv::ByteRecord, col: usize, path: &Path, line: u64, name: &str) -> anyhow::Result<&'r str> {
-    let raw = record.get(col).with_context(|| {
-        format!(
-            "{}:{line}: the row has no column `{name}` ({} fields)",
-            path.display(),
-            record.len()
-        )
-    })?;
-    std::str::from_utf8(raw)
-        .map(str::trim)
-        .with_context(|| format!("{}:{line}: column `{name}` is not UTF-8", path.display()))
-}
-
-/// Streams the data rows of `reader`, calling `row` with each record and its 1-based line
+/// Streams the data rows of `input`, calling `row` with each record and its 1-based line
 /// number (the header is line 1); a malformed row is an error naming its line.
 fn for_each_row(
-    reader: &mut csv::Reader<std::fs::File>,
-    file: &Path,
+    input: &mut CsvInput<std::fs::File>,
     mut row: impl FnMut(&csv::ByteRecord, u64) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let mut record = csv::ByteRecord::new();
-    let mut line = 1u64;
-    while reader
-        .read_byte_record(&mut record)
-        .with_context(|| format!("{}:{}: malformed CSV", file.display(), line + 1))?
-    {
-        line += 1;
-        row(&record, line)?;
+    while let Some(line) = input.next_row(&mut record)? {
+        row(&record, line as u64)?;
     }
     Ok(())
+}
+
+fn field<'r>(record: &'r csv::ByteRecord, col: usize, path: &Path, line: u64, name: &str) -> anyhow::Result<&'r str> {
+    Ok(crate::core::table::field(record, col, path, line as usize, name)?)
 }
 
 /// `mechsim score`.
@@ -76,11 +42,11 @@ pub fn score(
     json: bool,
     svg: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let (mut reader, header) = open(file)?;
-    let p_col = column(file, &header, prob, "--prob")?;
-    let y_col = column(file, &header, outcome, "--outcome")?;
+    let mut input = CsvInput::open(file)?;
+    let p_col = column(&input, prob, "--prob")?;
+    let y_col = column(&input, outcome, "--outcome")?;
     let mut acc = ForecastAccumulator::new(bins);
-    for_each_row(&mut reader, file, |record, line| {
+    for_each_row(&mut input, |record, line| {
         let p_text = field(record, p_col, file, line, prob)?;
         let p: f64 = fast_float2::parse(p_text).ok().with_context(|| {
             format!(
@@ -157,18 +123,18 @@ pub fn compare(
     if !(alpha > 0.0 && alpha < 1.0) {
         bail!("--alpha must be in (0, 1), found {alpha}");
     }
-    let (mut reader, header) = open(file)?;
-    let g_col = column(file, &header, group, "--group")?;
-    let v_col = column(file, &header, value, "--value")?;
+    let mut input = CsvInput::open(file)?;
+    let g_col = column(&input, group, "--group")?;
+    let v_col = column(&input, value, "--value")?;
     let u_cols: Vec<usize> = paired_by
         .iter()
-        .map(|u| column(file, &header, u, "--paired-by"))
+        .map(|u| column(&input, u, "--paired-by"))
         .collect::<anyhow::Result<_>>()?;
     let mut names: Vec<String> = Vec::new();
     let mut values: Vec<Vec<f64>> = Vec::new();
     let mut units: Vec<Vec<String>> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for_each_row(&mut reader, file, |record, line| {
+    for_each_row(&mut input, |record, line| {
         let g = field(record, g_col, file, line, group)?;
         let v_text = field(record, v_col, file, line, value)?;
         let v: f64 = match v_text {

@@ -9,6 +9,7 @@ pub mod game;
 pub mod params;
 pub mod policy;
 pub mod rng;
+pub mod table;
 pub mod tournament;
 
 pub use error::{Error, Result};

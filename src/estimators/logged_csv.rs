@@ -4,7 +4,8 @@
 //! columns (prefixes configurable); every other column is ignored and not kept in memory.
 //! Errors name the file, the line and the column.
 
-use std::path::{Path, PathBuf};
+use crate::core::table::CsvInput;
+use std::path::Path;
 
 /// Column conventions.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,17 +52,7 @@ pub struct LoggedLog {
     pub contexts: Vec<f64>,
 }
 
-/// A CSV problem, with its place.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{}:{line}: {message}", file.display())]
-pub struct CsvError {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line (the header is line 1).
-    pub line: usize,
-    /// What is wrong, naming the column.
-    pub message: String,
-}
+pub use crate::core::table::CsvError;
 
 fn per_action(header: &[String], prefix: &str) -> Result<Vec<usize>, String> {
     let mut found: Vec<(usize, usize)> = header
@@ -93,28 +84,10 @@ pub fn read(path: &Path, columns: &Columns) -> Result<LoggedLog, CsvError> {
         line,
         message,
     };
-    let bytes = std::fs::read(path).map_err(|e| err(0, format!("cannot read: {e}")))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(bytes.as_slice());
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| err(1, format!("cannot read the header: {e}")))?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
-    let find = |name: &str| -> Result<usize, CsvError> {
-        header.iter().position(|h| h == name).ok_or_else(|| {
-            err(
-                1,
-                format!(
-                    "missing column `{name}` (the header has: {})",
-                    header.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })
-    };
+    let bytes = std::fs::read(path).map_err(|e| err(0, format!("cannot read {}: {e}", path.display())))?;
+    let mut input = CsvInput::new(path, bytes.as_slice())?;
+    let header: Vec<String> = input.header().to_vec();
+    let find = |name: &str| input.require(name, "");
     let action_col = find("action")?;
     let pscore_col = find("pscore")?;
     let reward_cols: Vec<usize> = columns.rewards.iter().map(|r| find(r)).collect::<Result<_, _>>()?;
@@ -158,7 +131,7 @@ pub fn read(path: &Path, columns: &Columns) -> Result<LoggedLog, CsvError> {
         context: context_cols,
         pi_prefix: columns.pi_prefix.clone(),
     };
-    let body_start = reader.position().byte() as usize;
+    let body_start = input.position() as usize;
     let body = &bytes[body_start.min(bytes.len())..];
     let part = if memchr::memchr(b'"', body).is_none() {
         parse_parallel(&layout, body).map_err(|(line, message)| err(line, message))?
@@ -166,14 +139,7 @@ pub fn read(path: &Path, columns: &Columns) -> Result<LoggedLog, CsvError> {
         // Quoted fields: the csv crate's full parser, one thread.
         let mut part = Part::default();
         let mut record = csv::ByteRecord::new();
-        let mut line = 1usize;
-        loop {
-            match reader.read_byte_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => return Err(err(line + 1, format!("malformed CSV: {e}"))),
-            }
-            line += 1;
+        while let Some(line) = input.next_row(&mut record)? {
             let fields: Vec<&[u8]> = record.iter().collect();
             layout.parse_row(&mut part, &fields, line).map_err(|(l, m)| err(l, m))?;
         }
@@ -382,7 +348,7 @@ mod tests {
         let path = dir.path().join("log.csv");
         std::fs::write(&path, text).unwrap();
         read(&path, &Columns::default()).map_err(|mut e| {
-            e.file = PathBuf::from("log.csv");
+            e.file = std::path::PathBuf::from("log.csv");
             e
         })
     }
@@ -425,7 +391,7 @@ mod tests {
             (format!("{header}0,1,0.5\n"), "log.csv:2: 3 fields, the header has 5"),
             (
                 "action,reward,pi_e_0\n0,1,1\n".to_string(),
-                "log.csv:1: missing column `pscore`",
+                "log.csv:1: no column `pscore`; the header has:",
             ),
             (
                 "action,reward,pscore,pi_e_0,pi_e_2\n".to_string(),

@@ -113,6 +113,78 @@ impl ScenarioKind for Adload {
         }
     }
 
+    fn headline(&self, summary: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+        let mut out = Vec::new();
+        let mean = |values: &[f64]| {
+            if values.is_empty() {
+                serde_json::Value::Null
+            } else {
+                serde_json::json!(values.iter().sum::<f64>() / values.len() as f64)
+            }
+        };
+        // Each estimator's RMSE, averaged over targets and objectives.
+        let scores = summary
+            .pointer("/evaluation/estimator_scores")
+            .and_then(|v| v.as_array());
+        let mut estimators: Vec<&str> = Vec::new();
+        for s in scores.into_iter().flatten() {
+            if let Some(e) = s["estimator"].as_str().filter(|e| !estimators.contains(e)) {
+                estimators.push(e);
+            }
+        }
+        for e in estimators {
+            let rmse: Vec<f64> = scores
+                .into_iter()
+                .flatten()
+                .filter(|s| s["estimator"].as_str() == Some(e))
+                .filter_map(|s| s["rmse"].as_f64())
+                .collect();
+            out.push((format!("rmse_{e}"), mean(&rmse)));
+        }
+        // The best online reward a learned policy reached, and the frontier's size.
+        if let Some(policies) = summary.pointer("/learning/policies").and_then(|v| v.as_array()) {
+            let best = policies
+                .iter()
+                .filter(|p| !p["lambda"].is_null())
+                .filter_map(|p| p.pointer("/online/reward").and_then(|v| v.as_f64()))
+                .fold(f64::NEG_INFINITY, f64::max);
+            out.push((
+                "best_learned_online_reward".into(),
+                if best.is_finite() {
+                    serde_json::json!(best)
+                } else {
+                    serde_json::Value::Null
+                },
+            ));
+            out.push((
+                "pareto_policies".into(),
+                summary
+                    .pointer("/learning/pareto_frontier")
+                    .map_or(serde_json::Value::Null, |f| {
+                        serde_json::json!(f.as_array().map_or(0, Vec::len))
+                    }),
+            ));
+        }
+        // Each bandit's regret against the best fixed load, averaged over its replicates.
+        let runs = summary.pointer("/online").and_then(|v| v.as_array());
+        let mut algorithms: Vec<&str> = Vec::new();
+        for r in runs.into_iter().flatten() {
+            if let Some(a) = r["algorithm"].as_str().filter(|a| !algorithms.contains(a)) {
+                algorithms.push(a);
+            }
+        }
+        for a in algorithms {
+            let regret: Vec<f64> = runs
+                .into_iter()
+                .flatten()
+                .filter(|r| r["algorithm"].as_str() == Some(a))
+                .filter_map(|r| r["regret_vs_best_fixed"].as_f64())
+                .collect();
+            out.push((format!("regret_{a}"), mean(&regret)));
+        }
+        out
+    }
+
     fn run(&self, scenario: &Scenario, request: &RunRequest) -> Result<String> {
         let Plan::Adload(plan) = &scenario.plan else {
             return Err(wrong_plan(self.name(), scenario));
@@ -211,6 +283,10 @@ pub(crate) struct RawAdload {
     online: Option<RawOnline>,
     #[serde(default)]
     output: Option<crate::scenario::RawOutput>,
+    /// A sweep grid (`mechsim sweep`); `mechsim run` runs the base scenario.
+    #[serde(default)]
+    #[allow(dead_code)]
+    sweep: Option<toml::Table>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -122,6 +122,29 @@ impl ScenarioKind for Information {
         }
     }
 
+    fn headline(&self, summary: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+        let mut out = super::pick(
+            summary,
+            &[
+                ("principal_utility", "/simulation/principal/utility/realised_mean"),
+                ("principal_utility_predicted", "/simulation/principal/utility/predicted"),
+                ("largest_ic_gain", "/simulation/largest_ic_gain"),
+                ("incentive_compatible", "/simulation/incentive_compatible"),
+                ("online_log_log_slope", "/online/log_log_slope"),
+            ],
+        );
+        // The online principal's regret at its longest horizon.
+        let last = summary
+            .pointer("/online/horizons")
+            .and_then(|h| h.as_array())
+            .and_then(|h| h.last());
+        out.push((
+            "online_mean_regret".into(),
+            last.map_or(serde_json::Value::Null, |h| h["mean_regret"].clone()),
+        ));
+        out
+    }
+
     fn run(&self, scenario: &Scenario, request: &RunRequest) -> Result<String> {
         let Plan::Information(plan) = &scenario.plan else {
             return Err(wrong_plan(self.name(), scenario));
@@ -199,6 +222,10 @@ pub(crate) struct RawInformation {
     online: Option<RawOnline>,
     #[serde(default)]
     output: Option<crate::scenario::RawOutput>,
+    /// A sweep grid (`mechsim sweep`); `mechsim run` runs the base scenario.
+    #[serde(default)]
+    #[allow(dead_code)]
+    sweep: Option<toml::Table>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -18,6 +18,7 @@ use std::time::{Instant, SystemTime};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mechsim_agents::DeviceKind;
+use serde_json::Value;
 
 use crate::core::error::{Error, Result};
 use crate::output::RunInfo;
@@ -71,6 +72,24 @@ pub trait ScenarioKind: Sync {
     /// Runs the scenario, writes its output files into `request.out_dir` and returns the
     /// readable report (empty when `request.quiet`).
     fn run(&self, scenario: &Scenario, request: &RunRequest) -> Result<String>;
+
+    /// The numbers a sweep tabulates per cell and replicate (`sweep.csv`), read from the
+    /// `summary.json` this kind writes: name and value, in a fixed order.
+    fn headline(&self, summary: &Value) -> Vec<(String, Value)>;
+}
+
+/// The values at `pointers` (JSON pointers) of `summary`, named by `names`; a missing one is
+/// null, so every replicate of a sweep has the same columns.
+fn pick(summary: &Value, fields: &[(&str, &str)]) -> Vec<(String, Value)> {
+    fields
+        .iter()
+        .map(|(name, pointer)| {
+            (
+                (*name).to_string(),
+                summary.pointer(pointer).cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect()
 }
 
 /// The kind named `name`.

@@ -58,6 +58,17 @@ impl ScenarioKind for Solve {
         }
     }
 
+    fn headline(&self, summary: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+        super::pick(
+            summary,
+            &[
+                ("iterations", "/iterations"),
+                ("nash_conv", "/nash_conv"),
+                ("exploitability", "/exploitability"),
+            ],
+        )
+    }
+
     fn run(&self, scenario: &Scenario, request: &RunRequest) -> Result<String> {
         let Plan::Solve(plan) = &scenario.plan else {
             return Err(wrong_plan(self.name(), scenario));

@@ -72,6 +72,18 @@ impl ScenarioKind for Tournament {
         }
     }
 
+    fn headline(&self, summary: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+        // Per participant: win rate and mean payoff (a tournament sweep tabulates these from
+        // the rounds themselves; this serves any other reader of the summary).
+        let mut out = Vec::new();
+        for p in summary["participants"].as_array().into_iter().flatten() {
+            let label = p["label"].as_str().unwrap_or("?");
+            out.push((format!("{label}.win_rate"), p["win_rate"].clone()));
+            out.push((format!("{label}.payoff_mean"), p["payoff_mean"].clone()));
+        }
+        out
+    }
+
     fn run(&self, scenario: &Scenario, request: &RunRequest) -> Result<String> {
         let Plan::Tournament(plan) = &scenario.plan else {
             return Err(wrong_plan(self.name(), scenario));

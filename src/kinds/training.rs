@@ -78,6 +78,20 @@ impl ScenarioKind for Training {
         "train"
     }
 
+    fn headline(&self, summary: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+        super::pick(
+            summary,
+            &[
+                ("steps", "/steps"),
+                ("episodes", "/episodes"),
+                ("updates", "/updates"),
+                ("eval_rounds", "/final_eval/rounds"),
+                ("eval_win_rate", "/final_eval/win_rate"),
+                ("eval_payoff_mean", "/final_eval/payoff_mean"),
+            ],
+        )
+    }
+
     fn run(&self, scenario: &Scenario, request: &RunRequest) -> Result<String> {
         let Plan::Training(plan) = &scenario.plan else {
             return Err(wrong_plan(self.name(), scenario));

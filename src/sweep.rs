@@ -1,0 +1,737 @@
+//! Sweeps: a scenario of any kind with a `[sweep]` table runs every cell of its grid (any
+//! scenario key, e.g. `"seats[1].iterations" = [100, 1000]`, `"game.rules" = ["paper",
+//! "traditional"]`, `"instance.payment_cap" = [1, 2]`) for `seeds` replicates. Each (cell,
+//! replicate) unit runs on the rayon pool and is written atomically as it finishes, so an
+//! interrupted sweep loses at most the units in flight; `resume` skips the units already
+//! there, and an interrupted sweep resumed ends with exactly the files of an uninterrupted
+//! one.
+//!
+//! Tournaments: a unit is one replicate's rows (`units/<cell>-r0000.csv`), exactly that
+//! replicate's rows when the cell runs alone; each cell's `cells/<cell>/rounds.csv` merges
+//! them and `sweep.csv` has one row per cell and participant (win rate with its Wilson
+//! interval, mean payoff with its t interval). Every other kind: a unit is the cell run with
+//! the replicate's seed as its scenario seed, written with the kind's own files into
+//! `cells/<cell>/r0000/`; `sweep.csv` has one row per cell and replicate with the kind's
+//! headline metrics (`ScenarioKind::headline`).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use serde_json::{Value, json};
+
+use crate::analysis::stats::{Z95, mean_interval, wilson_interval};
+use crate::core::error::{Error, Result};
+use crate::core::rng::replicate_seed;
+use crate::kinds::{self, RunRequest};
+use crate::output;
+use crate::registry;
+use crate::runner::RunOptions;
+use crate::scenario::{self, Plan, Scenario};
+
+/// One step of a key path.
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn parse_path(path: &str) -> Option<Vec<Step>> {
+    let mut steps = Vec::new();
+    for part in path.split('.') {
+        let (name, rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if name.is_empty() {
+            return None;
+        }
+        steps.push(Step::Key(name.to_string()));
+        let mut rest = rest;
+        while let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            steps.push(Step::Index(r[..end].parse().ok()?));
+            rest = &r[end + 1..];
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+    }
+    Some(steps)
+}
+
+/// Sets `value` at `path` in `root`, creating the last key if missing.
+fn set(root: &mut toml::Table, path: &[Step], value: toml::Value) -> std::result::Result<(), String> {
+    let mut slot: Option<&mut toml::Value> = None;
+    let mut table: Option<&mut toml::Table> = Some(root);
+    for (i, step) in path.iter().enumerate() {
+        let last = i + 1 == path.len();
+        match step {
+            Step::Key(k) => {
+                let t = match (table.take(), slot.take()) {
+                    (Some(t), _) => t,
+                    (None, Some(toml::Value::Table(t))) => t,
+                    _ => return Err(format!("`{k}` is not inside a table")),
+                };
+                if last {
+                    t.insert(k.clone(), value);
+                    return Ok(());
+                }
+                slot = Some(t.get_mut(k).ok_or_else(|| format!("the scenario has no `{k}`"))?);
+            }
+            Step::Index(n) => match slot.take() {
+                Some(toml::Value::Array(items)) => {
+                    let len = items.len();
+                    let item = items
+                        .get_mut(*n)
+                        .ok_or_else(|| format!("index [{n}] is out of range ({len} entries)"))?;
+                    if last {
+                        *item = value;
+                        return Ok(());
+                    }
+                    slot = Some(item);
+                }
+                _ => return Err(format!("[{n}] applies to an array")),
+            },
+        }
+    }
+    Ok(())
+}
+
+fn short(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A grid cell: its name, its settings, its scenario text and the validated scenario.
+struct Cell {
+    name: String,
+    settings: Vec<(String, String)>,
+    table: toml::Table,
+    scenario: Scenario,
+}
+
+impl Cell {
+    fn label(&self) -> String {
+        self.settings
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The cell's scenario validated from `table`, with errors that name the cell (positions
+    /// would point into the generated text, not the file).
+    fn parse(file: &Path, table: &toml::Table, label: &str) -> Result<Scenario> {
+        let text = toml::to_string(table).map_err(|e| Error::Run(format!("cannot write a cell as TOML: {e}")))?;
+        scenario::parse(file, &text).map_err(|e| {
+            let message = match &e {
+                Error::Scenario { message, .. } => message.clone(),
+                other => other.to_string(),
+            };
+            Error::Run(format!("{}: in the cell {label}: {message}", file.display()))
+        })
+    }
+}
+
+fn bad(file: &Path, message: String) -> Error {
+    Error::Run(format!("{}: {message}", file.display()))
+}
+
+fn cells(file: &Path) -> Result<(Vec<Cell>, usize)> {
+    // The base scenario first, with the file's own line numbers.
+    let base = scenario::load(file)?;
+    let text = fs::read_to_string(file).map_err(|e| Error::io("cannot read", file, e))?;
+    let mut root: toml::Table = toml::from_str(&text).map_err(|e| bad(file, format!("invalid TOML: {e}")))?;
+    let Some(toml::Value::Table(sweep)) = root.remove("sweep") else {
+        return Err(bad(
+            file,
+            "no [sweep] table; a sweep file is a scenario plus [sweep] with `seeds` and a [sweep.grid] of key = [values]"
+                .into(),
+        ));
+    };
+    for key in sweep.keys() {
+        if key != "seeds" && key != "grid" {
+            return Err(bad(
+                file,
+                format!("key `sweep.{key}`: unknown (valid: `seeds`, `grid`)"),
+            ));
+        }
+    }
+    let seeds = match sweep.get("seeds") {
+        Some(toml::Value::Integer(n)) if (1..=10_000).contains(n) => *n as usize,
+        Some(other) => {
+            return Err(bad(
+                file,
+                format!("key `sweep.seeds`: must be in 1..=10000, found {other}"),
+            ));
+        }
+        None => return Err(bad(file, "key `sweep.seeds`: missing (replicates per cell)".into())),
+    };
+    let Some(toml::Value::Table(grid)) = sweep.get("grid") else {
+        return Err(bad(
+            file,
+            "key `sweep.grid`: missing; give `\"key.path\" = [value, ...]` entries".into(),
+        ));
+    };
+    let mut axes: Vec<(String, Vec<Step>, Vec<toml::Value>)> = Vec::new();
+    for (key, values) in grid {
+        let steps = parse_path(key).ok_or_else(|| {
+            bad(
+                file,
+                format!("key `sweep.grid.\"{key}\"`: not a key path like `seats[1].iterations`"),
+            )
+        })?;
+        let toml::Value::Array(values) = values else {
+            return Err(bad(
+                file,
+                format!("key `sweep.grid.\"{key}\"`: expected a list of values"),
+            ));
+        };
+        if values.is_empty() {
+            return Err(bad(file, format!("key `sweep.grid.\"{key}\"`: empty list")));
+        }
+        axes.push((key.clone(), steps, values.clone()));
+    }
+    let tournament = matches!(base.plan, Plan::Tournament(_));
+    let total: usize = axes.iter().map(|a| a.2.len()).product();
+    let mut out = Vec::with_capacity(total);
+    for code in 0..total {
+        let mut c = code;
+        let mut table = root.clone();
+        let mut settings = Vec::new();
+        for (key, steps, values) in &axes {
+            let v = &values[c % values.len()];
+            c /= values.len();
+            set(&mut table, steps, v.clone()).map_err(|m| bad(file, format!("key `sweep.grid.\"{key}\"`: {m}")))?;
+            settings.push((key.clone(), short(v)));
+        }
+        if tournament {
+            table.insert("seeds".into(), toml::Value::Integer(seeds as i64));
+        }
+        let name: String = settings
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+            .chars()
+            .map(|ch| {
+                if ch.is_ascii_alphanumeric() || "=,.-_".contains(ch) {
+                    ch
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let mut cell = Cell {
+            name: format!("{code:03}-{name}"),
+            settings,
+            scenario: base.clone(),
+            table,
+        };
+        cell.scenario = Cell::parse(file, &cell.table, &cell.label())?;
+        if cell.scenario.kind != base.kind {
+            return Err(bad(
+                file,
+                format!(
+                    "the cell {} changes the scenario's kind; a sweep keeps one kind",
+                    cell.label()
+                ),
+            ));
+        }
+        out.push(cell);
+    }
+    Ok((out, seeds))
+}
+
+/// What `sweep` is asked to do.
+#[derive(Debug, Clone)]
+pub struct SweepRequest {
+    /// The scenario with a `[sweep]` table.
+    pub file: PathBuf,
+    /// The output directory (`None`: `results/sweep-<file stem>`).
+    pub out: Option<PathBuf>,
+    /// Run only the units not written yet.
+    pub resume: bool,
+    /// Replace an existing output directory that mechsim wrote.
+    pub force: bool,
+    /// Worker threads (results do not depend on it).
+    pub threads: Option<usize>,
+    /// No progress bar.
+    pub quiet: bool,
+}
+
+/// What a sweep did and its table (`sweep.csv`).
+#[derive(Debug, Clone)]
+pub struct SweepSummary {
+    /// The output directory.
+    pub dir: PathBuf,
+    /// The scenario kind.
+    pub kind: String,
+    /// Cells in the grid.
+    pub cells: usize,
+    /// Replicates per cell.
+    pub seeds: usize,
+    /// Units in all.
+    pub units: usize,
+    /// Units run now (the others were already there).
+    pub ran: usize,
+    /// The grid's keys.
+    pub settings: Vec<String>,
+    /// `sweep.csv`'s header.
+    pub header: Vec<String>,
+    /// `sweep.csv`'s rows.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!("{name}.partial"));
+    fs::write(&tmp, bytes).map_err(|e| Error::io("cannot write", &tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| Error::io("cannot move into place", path, e))
+}
+
+fn progress(quiet: bool, total: u64, prefix: &str, unit: &str, todo: usize, all: usize) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(&format!(
+        "{{prefix}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit}, eta {{eta}} {{msg}}"
+    )) {
+        b.set_style(style.progress_chars("=> "));
+    }
+    b.set_prefix(prefix.to_string());
+    b.set_message(format!("{todo} of {all} units to run"));
+    b
+}
+
+/// Runs a sweep.
+pub fn run(request: &SweepRequest) -> Result<SweepSummary> {
+    let file = request.file.as_path();
+    let (cells, seeds) = cells(file)?;
+    let stem = file
+        .file_stem()
+        .map_or("sweep".into(), |s| s.to_string_lossy().into_owned());
+    let dir = request
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("results").join(format!("sweep-{stem}")));
+    if dir.exists() && !request.resume {
+        output::check_output_dir(&dir, request.force)?;
+        if request.force {
+            fs::remove_dir_all(&dir).map_err(|e| Error::io("cannot clear", &dir, e))?;
+        }
+    }
+    let units_dir = dir.join("units");
+    fs::create_dir_all(&units_dir).map_err(|e| Error::io("cannot create", &units_dir, e))?;
+    let units: Vec<(usize, usize)> = (0..cells.len()).flat_map(|c| (0..seeds).map(move |r| (c, r))).collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(request.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Error::Run(format!("cannot start worker threads: {e}")))?;
+    let kind = cells.first().map_or_else(String::new, |c| c.scenario.kind.clone());
+    let (ran, header, rows) = if kind == "tournament" {
+        run_tournament_units(request, &stem, &dir, &cells, seeds, &units, &pool)?
+    } else {
+        run_kind_units(request, &stem, &dir, &cells, &units, &pool)?
+    };
+    write_atomic(&dir.join("sweep.csv"), &csv_bytes(&header, &rows)?)?;
+    let manifest = json!({
+        "kind": "sweep",
+        "scenario_kind": kind,
+        "sweep_file": file.display().to_string(),
+        "cells": cells.iter().map(|c| json!({
+            "cell": c.name,
+            "settings": c.settings.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
+            "seeds": match &c.scenario.plan {
+                Plan::Tournament(t) => json!(t.seeds),
+                _ => json!((0..seeds).map(|r| replicate_seed(c.scenario.seed, r as u64)).collect::<Vec<_>>()),
+            },
+        })).collect::<Vec<_>>(),
+        "replicates_per_cell": seeds,
+        "units": units.len(),
+        "mechsim_version": env!("CARGO_PKG_VERSION"),
+    });
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Run(format!("manifest: {e}")))? + "\n";
+    write_atomic(&dir.join("manifest.json"), text.as_bytes())?;
+    Ok(SweepSummary {
+        dir,
+        kind,
+        cells: cells.len(),
+        seeds,
+        units: units.len(),
+        ran,
+        settings: cells
+            .first()
+            .map_or(Vec::new(), |c| c.settings.iter().map(|s| s.0.clone()).collect()),
+        header,
+        rows,
+    })
+}
+
+fn csv_bytes(header: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| Error::Run(format!("sweep.csv: {e}"));
+    w.write_record(header).map_err(fail)?;
+    for r in rows {
+        w.write_record(r).map_err(fail)?;
+    }
+    w.into_inner().map_err(|e| Error::Run(format!("sweep.csv: {e}")))
+}
+
+type Table = (usize, Vec<String>, Vec<Vec<String>>);
+
+/// A unit's headline metrics, named.
+type Headline = Vec<(String, Value)>;
+
+/// Tournament units: one replicate's rows each; merged per cell; one sweep row per cell and
+/// participant.
+fn run_tournament_units(
+    request: &SweepRequest,
+    stem: &str,
+    dir: &Path,
+    cells: &[Cell],
+    seeds: usize,
+    units: &[(usize, usize)],
+    pool: &rayon::ThreadPool,
+) -> Result<Table> {
+    let units_dir = dir.join("units");
+    let unit_path = |c: usize, r: usize| units_dir.join(format!("{}-r{r:04}.csv", cells[c].name));
+    let partial_path = |c: usize, r: usize| unit_path(c, r).with_extension("csv.partial");
+    let todo: Vec<(usize, usize)> = units
+        .iter()
+        .copied()
+        .filter(|&(c, r)| !unit_path(c, r).is_file())
+        .collect();
+    // A unit's staging file left by a killed run is mechsim's own (named after the unit):
+    // it is rewritten from scratch, so remove it first.
+    for &(c, r) in &todo {
+        let partial = partial_path(c, r);
+        if partial.is_file() {
+            fs::remove_file(&partial).map_err(|e| Error::io("cannot remove stale", &partial, e))?;
+        }
+    }
+    let rounds = |c: usize| match &cells[c].scenario.plan {
+        Plan::Tournament(t) => t.rounds,
+        _ => 0,
+    };
+    let total: u64 = todo.iter().map(|&(c, _)| rounds(c)).sum();
+    let bar = progress(
+        request.quiet,
+        total,
+        &format!("sweep {stem}"),
+        "rounds",
+        todo.len(),
+        units.len(),
+    );
+    let progress = bar.clone();
+    pool.install(|| {
+        todo.par_iter().try_for_each(|&(c, r)| -> Result<()> {
+            let cell = &cells[c];
+            let Plan::Tournament(plan) = &cell.scenario.plan else {
+                return Err(Error::Run(format!("cell {} is not a tournament", cell.name)));
+            };
+            let mut unit = plan.clone();
+            unit.seeds = vec![plan.seeds[r]];
+            let entry = registry::game(&unit.game.name)
+                .ok_or_else(|| Error::Run(format!("game `{}` is not registered", unit.game.name)))?;
+            let progress = progress.clone();
+            let options = RunOptions {
+                threads: Some(1),
+                on_progress: Arc::new(move |n| progress.inc(n)),
+                ..RunOptions::default()
+            };
+            let result = entry.run_tournament(&unit, &options).map_err(|e| Error::Context {
+                context: format!("cell {} replicate {r}", cell.name),
+                cause: Box::new(e),
+            })?;
+            let (target, partial) = (unit_path(c, r), partial_path(c, r));
+            output::write_rounds_csv(&partial, &unit, &result)?;
+            fs::rename(&partial, &target).map_err(|e| Error::io("cannot move into place", &target, e))
+        })
+    })?;
+    bar.finish_and_clear();
+    // Merge: each cell's rounds.csv (header once, replicates in order) and the sweep table.
+    let mut rows = Vec::new();
+    for (c, cell) in cells.iter().enumerate() {
+        let mut merged = String::new();
+        for r in 0..seeds {
+            let path = unit_path(c, r);
+            let text = fs::read_to_string(&path).map_err(|e| Error::io("cannot read unit", &path, e))?;
+            let mut lines = text.split_inclusive('\n');
+            let header = lines.next().unwrap_or("");
+            if r == 0 {
+                merged.push_str(header);
+            }
+            for l in lines {
+                merged.push_str(l);
+            }
+        }
+        let cell_dir = dir.join("cells").join(&cell.name);
+        fs::create_dir_all(&cell_dir).map_err(|e| Error::io("cannot create", &cell_dir, e))?;
+        write_atomic(&cell_dir.join("rounds.csv"), merged.as_bytes())?;
+        rows.extend(participant_rows(cell, &merged)?);
+    }
+    let mut header = vec!["cell".to_string()];
+    header.extend(
+        cells
+            .first()
+            .map_or(Vec::new(), |c| c.settings.iter().map(|s| s.0.clone()).collect()),
+    );
+    header.extend(
+        [
+            "label",
+            "rounds",
+            "win_rate",
+            "win_ci_low",
+            "win_ci_high",
+            "payoff_mean",
+            "payoff_ci_low",
+            "payoff_ci_high",
+        ]
+        .map(String::from),
+    );
+    Ok((todo.len(), header, rows))
+}
+
+/// Per participant of a cell's merged rounds: win rate (Wilson) and mean payoff (t interval).
+fn participant_rows(cell: &Cell, merged: &str) -> Result<Vec<Vec<String>>> {
+    let fail = |m: String| Error::Run(format!("cell {}: {m}", cell.name));
+    let mut reader = csv::Reader::from_reader(merged.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| fail(e.to_string()))?
+        .iter()
+        .map(String::from)
+        .collect();
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let label = col("label").ok_or_else(|| fail("rounds.csv without `label`".into()))?;
+    let payoff = col("coin_change")
+        .or_else(|| col("return"))
+        .ok_or_else(|| fail("rounds.csv without a payoff column".into()))?;
+    let won = col("won");
+    let mut stats: Vec<(String, Vec<f64>, u64)> = Vec::new();
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| fail(e.to_string()))?;
+        let name = rec.get(label).unwrap_or("").to_string();
+        let text = rec.get(payoff).unwrap_or("");
+        let v: f64 = text
+            .parse()
+            .map_err(|_| fail(format!("payoff \"{text}\" is not a number")))?;
+        let w = match won {
+            Some(i) => u64::from(rec.get(i) == Some("true")),
+            None => u64::from(v > 0.0),
+        };
+        match stats.iter_mut().find(|s| s.0 == name) {
+            Some(s) => {
+                s.1.push(v);
+                s.2 += w;
+            }
+            None => stats.push((name, vec![v], w)),
+        }
+    }
+    Ok(stats
+        .into_iter()
+        .map(|(name, values, wins)| {
+            let n = values.len() as u64;
+            let (lo, hi) = wilson_interval(wins, n, Z95);
+            let (plo, phi) = mean_interval(&values);
+            let mut row: Vec<String> = vec![cell.name.clone()];
+            row.extend(cell.settings.iter().map(|s| s.1.clone()));
+            row.extend([
+                name,
+                n.to_string(),
+                (wins as f64 / n.max(1) as f64).to_string(),
+                lo.to_string(),
+                hi.to_string(),
+                crate::analysis::stats::mean(&values).to_string(),
+                plo.to_string(),
+                phi.to_string(),
+            ]);
+            row
+        })
+        .collect())
+}
+
+/// Units of every other kind: the cell run with the replicate's seed, written with the
+/// kind's own files; one sweep row per cell and replicate with the kind's headline metrics.
+fn run_kind_units(
+    request: &SweepRequest,
+    stem: &str,
+    dir: &Path,
+    cells: &[Cell],
+    units: &[(usize, usize)],
+    pool: &rayon::ThreadPool,
+) -> Result<Table> {
+    let unit_dir = |c: usize, r: usize| dir.join("cells").join(&cells[c].name).join(format!("r{r:04}"));
+    // A unit is complete when its directory is (the kind writes it through a staging
+    // directory and a rename).
+    let todo: Vec<(usize, usize)> = units
+        .iter()
+        .copied()
+        .filter(|&(c, r)| !unit_dir(c, r).join("manifest.json").is_file())
+        .collect();
+    let bar = progress(
+        request.quiet,
+        todo.len() as u64,
+        &format!("sweep {stem}"),
+        "units",
+        todo.len(),
+        units.len(),
+    );
+    let progress = bar.clone();
+    pool.install(|| {
+        todo.par_iter().try_for_each(|&(c, r)| -> Result<()> {
+            let cell = &cells[c];
+            let mut table = cell.table.clone();
+            let seed = replicate_seed(cell.scenario.seed, r as u64);
+            table.insert("seed".into(), toml::Value::Integer(seed as i64));
+            let scenario = Cell::parse(&request.file, &table, &cell.label())?;
+            let out_dir = unit_dir(c, r);
+            if let Some(parent) = out_dir.parent() {
+                fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+            }
+            let unit = RunRequest {
+                file: request.file.clone(),
+                out_dir,
+                force: false,
+                threads: Some(1),
+                quiet: true,
+                device: mechsim_agents::DeviceKind::Cpu,
+                max_steps: None,
+            };
+            kinds::of(&scenario).run(&scenario, &unit).map_err(|e| Error::Context {
+                context: format!("cell {} replicate {r}", cell.name),
+                cause: Box::new(e),
+            })?;
+            progress.inc(1);
+            Ok(())
+        })
+    })?;
+    bar.finish_and_clear();
+    let mut names: Vec<String> = Vec::new();
+    // (cell, replicate, seed, headline)
+    let mut records: Vec<(usize, usize, u64, Headline)> = Vec::new();
+    for &(c, r) in units {
+        let cell = &cells[c];
+        let path = unit_dir(c, r).join("summary.json");
+        let text = fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+        let summary: Value =
+            serde_json::from_str(&text).map_err(|e| Error::Run(format!("{}: not JSON: {e}", path.display())))?;
+        let headline = kinds::of(&cell.scenario).headline(&summary);
+        for (name, _) in &headline {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        records.push((c, r, replicate_seed(cell.scenario.seed, r as u64), headline));
+    }
+    let mut header = vec!["cell".to_string()];
+    header.extend(
+        cells
+            .first()
+            .map_or(Vec::new(), |c| c.settings.iter().map(|s| s.0.clone()).collect()),
+    );
+    header.extend(["replicate", "seed"].map(String::from));
+    header.extend(names.iter().cloned());
+    let rows = records
+        .into_iter()
+        .map(|(c, r, seed, headline)| {
+            let mut row = vec![cells[c].name.clone()];
+            row.extend(cells[c].settings.iter().map(|s| s.1.clone()));
+            row.extend([r.to_string(), seed.to_string()]);
+            for name in &names {
+                row.push(
+                    headline
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map_or_else(String::new, |(_, v)| match v {
+                            Value::String(s) => s.clone(),
+                            Value::Null => String::new(),
+                            other => other.to_string(),
+                        }),
+                );
+            }
+            row
+        })
+        .collect();
+    Ok((todo.len(), header, rows))
+}
+
+/// The readable summary of a sweep.
+pub fn render(s: &SweepSummary) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "sweep of {} scenario: {} cell(s) x {} replicate(s) = {} units ({} run now, {} already done)",
+        s.kind,
+        s.cells,
+        s.seeds,
+        s.units,
+        s.ran,
+        s.units - s.ran
+    );
+    let k = s.settings.len();
+    if s.kind == "tournament" {
+        let _ = writeln!(
+            out,
+            "\n{:<50} {:<22} {:>8} {:>26} {:>12}",
+            "cell", "player", "rounds", "win rate [Wilson 95%]", "payoff"
+        );
+        let num = |r: &[String], i: usize| r.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+        for r in &s.rows {
+            let _ = writeln!(
+                out,
+                "{:<50} {:<22} {:>8} {:>26} {:>12}",
+                r[0],
+                r[k + 1],
+                r[k + 2],
+                format!("{:.3} [{:.3}, {:.3}]", num(r, k + 3), num(r, k + 4), num(r, k + 5)),
+                format!("{:.3}", num(r, k + 6))
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nwrote {}/{{sweep.csv, manifest.json, cells/*/rounds.csv, units/}}",
+            s.dir.display()
+        );
+    } else {
+        // The cell, the replicate and each headline metric, numbers to 4 significant digits.
+        let columns: Vec<usize> = std::iter::once(0).chain(k + 1..s.header.len()).collect();
+        let cell = |v: &str| match v.parse::<f64>() {
+            Ok(x) if v.contains('.') || v.contains('e') => format!("{x:.4}"),
+            _ => v.to_string(),
+        };
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{}",
+            columns
+                .iter()
+                .map(|&i| s.header[i].clone())
+                .collect::<Vec<_>>()
+                .join("  ")
+        );
+        for r in &s.rows {
+            let _ = writeln!(
+                out,
+                "{}",
+                columns.iter().map(|&i| cell(&r[i])).collect::<Vec<_>>().join("  ")
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nwrote {}/{{sweep.csv, manifest.json, cells/*/r*/}}",
+            s.dir.display()
+        );
+    }
+    out
+}
