@@ -9,6 +9,7 @@
 //! (grids of any kind, resumable) <- `cli`.
 
 pub mod analysis;
+pub mod analyze;
 pub mod bandit;
 pub mod cli;
 pub mod core;

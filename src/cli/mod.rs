@@ -27,7 +27,6 @@ macro_rules! outln {
     }};
 }
 
-mod analyze;
 mod args;
 mod ope;
 mod scoring;
@@ -82,7 +81,11 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Check { files } => check(&files),
         Command::Mechanism(MechanismCommand::Solve { file, json }) => mechanism_solve(&file, json),
         Command::Ope(args) => ope::run(&args.into()),
-        Command::Analyze { dirs, out, force } => analyze::run(&dirs, out, force),
+        Command::Analyze { dirs, out, force } => {
+            let written = crate::analyze::run(&dirs, out, force)?;
+            outln!("{written}")?;
+            Ok(())
+        }
         Command::Sweep {
             file,
             out,

@@ -65,6 +65,9 @@ pub enum Error {
         /// What went wrong.
         cause: Box<Error>,
     },
+    /// A CSV file that cannot be read as needed (file, line, column).
+    #[error(transparent)]
+    Csv(#[from] crate::core::table::CsvError),
     /// Stopped early because another part of the same run (a replicate) failed; that
     /// failure is the one to report.
     #[error("stopped because another replicate of the run failed")]

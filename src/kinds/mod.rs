@@ -73,6 +73,19 @@ pub trait ScenarioKind: Sync {
     /// readable report (empty when `request.quiet`).
     fn run(&self, scenario: &Scenario, request: &RunRequest) -> Result<String>;
 
+    /// This run's section of `mechsim analyze`'s report, from its output directory `dir`
+    /// (charts are drafted in `scratch`; `index` keeps file names apart): by default its
+    /// summary's headline numbers.
+    fn section(
+        &self,
+        dir: &std::path::Path,
+        _manifest: &Value,
+        _scratch: &std::path::Path,
+        index: usize,
+    ) -> Result<crate::analyze::Section> {
+        crate::analyze::summary_section(dir, self.name(), index)
+    }
+
     /// The numbers a sweep tabulates per cell and replicate (`sweep.csv`), read from the
     /// `summary.json` this kind writes: name and value, in a fixed order.
     fn headline(&self, summary: &Value) -> Vec<(String, Value)>;

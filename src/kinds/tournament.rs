@@ -72,6 +72,16 @@ impl ScenarioKind for Tournament {
         }
     }
 
+    fn section(
+        &self,
+        dir: &std::path::Path,
+        manifest: &serde_json::Value,
+        scratch: &std::path::Path,
+        index: usize,
+    ) -> Result<crate::analyze::Section> {
+        crate::analyze::tournament(dir, scratch, index, manifest["rotation"].as_str() == Some("duplicate"))
+    }
+
     fn headline(&self, summary: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
         // Per participant: win rate and mean payoff (a tournament sweep tabulates these from
         // the rounds themselves; this serves any other reader of the summary).

@@ -4,24 +4,50 @@
 //! with Wilson and Wald intervals, payoffs with t intervals, pairwise Welch tests with
 //! Bonferroni and Holm, paired tests over shared deals, Elo) and the scoring of learned
 //! players' win-probability forecasts; information, ad-load, solver and training runs get
-//! their headline numbers and their own charts.
+//! their headline numbers and their own charts. Which section a run gets is its kind's
+//! business (`ScenarioKind::section`); sweeps get their table and charts.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use crate::analysis::compare::compare_groups;
 use crate::analysis::forecast::ForecastAccumulator;
 use crate::analysis::stats::{Z95, normal_proportion_interval, wilson_interval};
+use crate::core::error::{Error, Result};
 use crate::core::table::CsvInput;
 use crate::output::{Staging, plot};
 
+fn read_text(path: &Path) -> Result<String> {
+    fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))
+}
+
+fn write_text(path: &Path, text: impl AsRef<[u8]>) -> Result<()> {
+    fs::write(path, text).map_err(|e| Error::io("cannot write", path, e))
+}
+
+/// Context for the library's errors: what was being done, then the cause.
+trait Context<T> {
+    fn context_with(self, what: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T, E: std::fmt::Display> Context<T> for std::result::Result<T, E> {
+    fn context_with(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| Error::Run(format!("{}: {e}", what())))
+    }
+}
+
+impl<T> Context<T> for Option<T> {
+    fn context_with(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.ok_or_else(|| Error::Run(what()))
+    }
+}
+
 /// One analysed directory.
-struct Section {
+pub struct Section {
     title: String,
     markdown: String,
     html: String,
@@ -29,7 +55,7 @@ struct Section {
     charts: Vec<(String, String)>,
 }
 
-fn read_csv(path: &Path) -> anyhow::Result<(Vec<String>, Vec<csv::StringRecord>)> {
+fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<csv::StringRecord>)> {
     let input = CsvInput::open(path)?;
     let header = input.header().to_vec();
     Ok((header, input.rows()?))
@@ -70,7 +96,7 @@ fn table(md: &mut String, html: &mut String, head: &[&str], rows: &[Vec<String>]
     md.push('\n');
 }
 
-fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyhow::Result<Section> {
+pub(crate) fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> Result<Section> {
     let rounds_path = dir.join("rounds.csv");
     // Streamed: only the needed columns of each row are kept.
     let mut reader = CsvInput::open(&rounds_path)?;
@@ -79,7 +105,7 @@ fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyh
     let forecasts_present =
         decisions.is_file() && CsvInput::open(&decisions).is_ok_and(|d| d.column("win_probability").is_some());
     let need = |name: &str| {
-        col(&header, name).with_context(|| {
+        col(&header, name).context_with(|| {
             format!(
                 "{}: no column `{name}`: is this a rounds.csv from another mechsim version?",
                 rounds_path.display()
@@ -93,18 +119,18 @@ fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyh
         need("seat")?,
         need("label")?,
     );
-    let (c_payoff, c_won) = outcome_columns(&header).with_context(|| {
+    let (c_payoff, c_won) = outcome_columns(&header).context_with(|| {
         format!(
             "{}: no payoff column (`coin_change` or `return`)",
             rounds_path.display()
         )
     })?;
-    let number = |r: &csv::ByteRecord, c: usize, line: usize| -> anyhow::Result<f64> {
+    let number = |r: &csv::ByteRecord, c: usize, line: usize| -> Result<f64> {
         let t = std::str::from_utf8(r.get(c).unwrap_or(b"")).unwrap_or("");
         match t {
             "true" => Ok(1.0),
             "false" => Ok(0.0),
-            _ => t.parse::<f64>().with_context(|| {
+            _ => t.parse::<f64>().context_with(|| {
                 format!(
                     "{}:{line}: column `{}`: expected a number, found \"{t}\"",
                     rounds_path.display(),
@@ -143,9 +169,9 @@ fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyh
         };
         payoffs[k].push(payoff);
         wins[k].push(won);
-        let key = |c: usize| -> anyhow::Result<u64> {
+        let key = |c: usize| -> Result<u64> {
             let t = std::str::from_utf8(r.get(c).unwrap_or(b"")).unwrap_or("");
-            t.parse().with_context(|| {
+            t.parse().context_with(|| {
                 format!(
                     "{}:{line}: column `{}`: expected an integer, found \"{t}\"",
                     rounds_path.display(),
@@ -276,7 +302,7 @@ fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyh
     let mut charts = Vec::new();
     let chart = scratch.join(format!("win_rates_{index}.svg"));
     plot::win_rate_svg(&chart, &dir.display().to_string(), &bars)?;
-    charts.push((format!("win_rates_{index}.svg"), fs::read_to_string(&chart)?));
+    charts.push((format!("win_rates_{index}.svg"), read_text(&chart)?));
     // Forecasts: learned players' win probabilities against the outcome of their round.
     let mut forecast_json = Value::Null;
     if forecasts_present {
@@ -297,11 +323,11 @@ fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyh
                 }
                 let p: f64 = p
                     .parse()
-                    .with_context(|| format!("{}:{}: column `win_probability`", decisions.display(), i + 2))?;
+                    .context_with(|| format!("{}:{}: column `win_probability`", decisions.display(), i + 2))?;
                 let key = |c: usize| r.get(c).unwrap_or("").parse::<u64>().unwrap_or(u64::MAX);
                 if let Some(&y) = outcome.get(&(key(cs), key(ct), key(cr), key(cseat))) {
                     acc.add(p, y)
-                        .map_err(|e| anyhow::anyhow!("{}:{}: {e}", decisions.display(), i + 2))?;
+                        .map_err(|e| Error::Run(format!("{}:{}: {e}", decisions.display(), i + 2)))?;
                 }
             }
             if let Some(s) = acc.finish() {
@@ -317,7 +343,7 @@ fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyh
                 );
                 let chart = scratch.join(format!("reliability_{index}.svg"));
                 plot::reliability_svg(&chart, &decisions.display().to_string(), &s.reliability)?;
-                charts.push((format!("reliability_{index}.svg"), fs::read_to_string(&chart)?));
+                charts.push((format!("reliability_{index}.svg"), read_text(&chart)?));
                 forecast_json = json!(s);
             } else {
                 let _ = writeln!(
@@ -336,12 +362,12 @@ fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bool) -> anyh
     })
 }
 
-fn summary_section(dir: &Path, kind: &str, index: usize) -> anyhow::Result<Section> {
+pub(crate) fn summary_section(dir: &Path, kind: &str, index: usize) -> Result<Section> {
     let summary_path = dir.join("summary.json");
     let summary: Value = serde_json::from_str(
-        &fs::read_to_string(&summary_path).with_context(|| format!("cannot read {}", summary_path.display()))?,
+        &fs::read_to_string(&summary_path).context_with(|| format!("cannot read {}", summary_path.display()))?,
     )
-    .with_context(|| format!("{}: not JSON", summary_path.display()))?;
+    .context_with(|| format!("{}: not JSON", summary_path.display()))?;
     let mut md = String::new();
     let mut html = String::new();
     let mut rows = Vec::new();
@@ -376,10 +402,7 @@ fn summary_section(dir: &Path, kind: &str, index: usize) -> anyhow::Result<Secti
     for name in ["regret.svg", "pareto.svg", "curve.svg"] {
         let p = dir.join(name);
         if p.is_file() {
-            charts.push((
-                format!("{}_{index}.svg", name.trim_end_matches(".svg")),
-                fs::read_to_string(&p)?,
-            ));
+            charts.push((format!("{}_{index}.svg", name.trim_end_matches(".svg")), read_text(&p)?));
         }
     }
     Ok(Section {
@@ -393,7 +416,7 @@ fn summary_section(dir: &Path, kind: &str, index: usize) -> anyhow::Result<Secti
 
 /// A sweep: its table, and each metric against the first numeric grid parameter (the other
 /// parameters and the player name the series), with 95% bands.
-fn sweep_section(dir: &Path, manifest: &Value, scratch: &Path, index: usize) -> anyhow::Result<Section> {
+fn sweep_section(dir: &Path, manifest: &Value, scratch: &Path, index: usize) -> Result<Section> {
     let path = dir.join("sweep.csv");
     let (header, rows) = read_csv(&path)?;
     let settings: Vec<String> = manifest["cells"][0]["settings"]
@@ -405,7 +428,7 @@ fn sweep_section(dir: &Path, manifest: &Value, scratch: &Path, index: usize) -> 
     }
     let need = |name: &str| {
         col(&header, name)
-            .with_context(|| format!("{}: no column `{name}` (from another mechsim version?)", path.display()))
+            .context_with(|| format!("{}: no column `{name}` (from another mechsim version?)", path.display()))
     };
     let (c_label, c_rate, c_lo, c_hi) = (
         need("label")?,
@@ -458,7 +481,7 @@ fn sweep_section(dir: &Path, manifest: &Value, scratch: &Path, index: usize) -> 
                 metric,
                 &series,
             )?;
-            charts.push((file, fs::read_to_string(&chart)?));
+            charts.push((file, read_text(&chart)?));
         }
     }
     Ok(Section {
@@ -481,7 +504,7 @@ fn kind_sweep_section(
     settings: &[String],
     scratch: &Path,
     index: usize,
-) -> anyhow::Result<Section> {
+) -> Result<Section> {
     let mut md = String::new();
     let mut html = String::new();
     let body: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(String::from).collect()).collect();
@@ -490,7 +513,7 @@ fn kind_sweep_section(
     let setting_cols: Vec<usize> = settings.iter().filter_map(|k| col(header, k)).collect();
     let first_metric = col(header, "seed")
         .map(|c| c + 1)
-        .with_context(|| format!("{}: no column `seed` (from another mechsim version?)", path.display()))?;
+        .context_with(|| format!("{}: no column `seed` (from another mechsim version?)", path.display()))?;
     let x_axis = setting_cols
         .iter()
         .position(|&c| rows.iter().all(|r| r.get(c).is_some_and(|v| v.parse::<f64>().is_ok())));
@@ -540,7 +563,7 @@ fn kind_sweep_section(
                 metric,
                 &series,
             )?;
-            charts.push((file, fs::read_to_string(&chart)?));
+            charts.push((file, read_text(&chart)?));
         }
     }
     Ok(Section {
@@ -553,9 +576,11 @@ fn kind_sweep_section(
 }
 
 /// Runs `mechsim analyze`.
-pub fn run(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> anyhow::Result<()> {
+/// Writes the report of `dirs` into `out` (default: the first directory's `report/`) and
+/// says what it wrote.
+pub fn run(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> Result<String> {
     if dirs.is_empty() {
-        bail!("give at least one output directory");
+        return Err(Error::Run("give at least one output directory".into()));
     }
     let target = out.unwrap_or_else(|| dirs[0].join("report"));
     crate::output::check_output_dir(&target, force)?;
@@ -564,25 +589,22 @@ pub fn run(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> anyhow::Resul
     for (i, dir) in dirs.iter().enumerate() {
         let manifest_path = dir.join("manifest.json");
         let manifest: Value = serde_json::from_str(
-            &fs::read_to_string(&manifest_path)
-                .with_context(|| format!("{} is not a mechsim output directory (no manifest.json)", dir.display()))?,
+            &read_text(&manifest_path)
+                .context_with(|| format!("{} is not a mechsim output directory (no manifest.json)", dir.display()))?,
         )
-        .with_context(|| format!("{}: not JSON", manifest_path.display()))?;
+        .context_with(|| format!("{}: not JSON", manifest_path.display()))?;
         let kind = manifest["kind"].as_str().unwrap_or("").to_string();
-        let section = match kind.as_str() {
-            "tournament" => tournament(
-                dir,
-                staging.path(),
-                i,
-                manifest["rotation"].as_str() == Some("duplicate"),
-            )?,
-            "information" | "adload" | "solve" | "training" => summary_section(dir, &kind, i)?,
-            "sweep" => sweep_section(dir, &manifest, staging.path(), i)?,
-            other => bail!(
-                "{}: unknown run kind \"{other}\" (from another mechsim version?); analyze reads tournament, sweep, \
-                 solve, training, information and adload runs",
-                manifest_path.display()
-            ),
+        let section = if kind == "sweep" {
+            sweep_section(dir, &manifest, staging.path(), i)?
+        } else if let Some(k) = crate::kinds::by_name(&kind) {
+            k.section(dir, &manifest, staging.path(), i)?
+        } else {
+            return Err(Error::Run(format!(
+                "{}: unknown run kind \"{kind}\" (from another mechsim version?); analyze reads sweeps and runs of \
+                 these kinds: {}",
+                manifest_path.display(),
+                crate::kinds::names().join(", ")
+            )));
         };
         sections.push(section);
     }
@@ -599,7 +621,7 @@ pub fn run(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> anyhow::Resul
         let _ = writeln!(md, "## {}\n\n{}", s.title, s.markdown);
         let _ = writeln!(html, "<h2>{}</h2>\n{}", html_escape(&s.title), s.html);
         for (name, svg) in &s.charts {
-            fs::write(staging.path().join(name), svg).with_context(|| format!("writing {name}"))?;
+            fs::write(staging.path().join(name), svg).context_with(|| format!("writing {name}"))?;
             let _ = writeln!(md, "![{name}]({name})\n");
             let inline = svg.trim_start_matches(|c| c != '<');
             let _ = writeln!(
@@ -613,17 +635,15 @@ pub fn run(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> anyhow::Resul
         json_sections.push(s.json.clone());
     }
     html.push_str("</body></html>\n");
-    fs::write(staging.path().join("report.md"), md)?;
-    fs::write(staging.path().join("report.html"), html)?;
-    fs::write(
-        staging.path().join("report.json"),
-        serde_json::to_string_pretty(&json!({"sections": json_sections}))? + "\n",
-    )?;
+    write_text(&staging.path().join("report.md"), md)?;
+    write_text(&staging.path().join("report.html"), html)?;
+    let json =
+        serde_json::to_string_pretty(&json!({"sections": json_sections})).context_with(|| "report.json".to_string())?;
+    write_text(&staging.path().join("report.json"), json + "\n")?;
     staging.commit(force)?;
-    outln!(
+    Ok(format!(
         "wrote {}/{{report.md, report.html, report.json}} ({} section(s))",
         target.display(),
         sections.len()
-    )?;
-    Ok(())
+    ))
 }
