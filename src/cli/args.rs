@@ -37,70 +37,12 @@ pub(super) enum Command {
     Ope(OpeArgs),
     /// Score probability forecasts in a CSV: Brier, log loss, ECE (both forms), MCE, Balance,
     /// reliability table (and diagram with --svg).
-    Score {
-        /// The CSV file.
-        file: PathBuf,
-        /// Column with the forecast probability that the outcome is 1.
-        #[arg(long)]
-        prob: String,
-        /// Column with the outcome (0/1 or true/false).
-        #[arg(long)]
-        outcome: String,
-        /// Equal-width bins of the reliability table and ECE.
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
-        bins: u64,
-        /// Write the reliability diagram (SVG) here.
-        #[arg(long)]
-        svg: Option<PathBuf>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Score(ScoreArgs),
     /// Compare groups of a numeric column: means with CIs, Welch tests with Bonferroni and
     /// Holm, Cohen's d; paired tests and Elo ratings with --paired-by.
-    Compare {
-        /// The CSV file.
-        file: PathBuf,
-        /// Column naming the group (strategy, policy).
-        #[arg(long)]
-        group: String,
-        /// Numeric column to compare (true/false count as 1/0).
-        #[arg(long)]
-        value: String,
-        /// Column(s) naming the unit two groups share (e.g. seed,table,round) for paired
-        /// tests and ratings; comma-separated columns are joined into one key.
-        #[arg(long, value_delimiter = ',')]
-        paired_by: Vec<String>,
-        /// Family-wise significance level.
-        #[arg(long, default_value_t = 0.05)]
-        alpha: f64,
-        /// Seed of the rating bootstrap.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Compare(CompareArgs),
     /// Run every cell of a scenario's [sweep] grid for its seeds, any kind (resumable).
-    Sweep {
-        /// Scenario with a [sweep] table.
-        file: PathBuf,
-        /// Output directory (default results/sweep-<file stem>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Finish an interrupted sweep: run only the units not written yet.
-        #[arg(long)]
-        resume: bool,
-        /// Replace an existing output directory.
-        #[arg(long)]
-        force: bool,
-        /// Worker threads (results do not depend on it).
-        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
-        threads: Option<u16>,
-        /// No progress bar and no table.
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Sweep(SweepArgs),
     /// Analyse output directories: report.md, a self-contained report.html and report.json.
     Analyze {
         /// mechsim output directories (tournament, solve, training, information, adload).
@@ -226,6 +168,73 @@ pub(super) struct RunArgs {
     /// Run at most this many replicates.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub(super) seeds: Option<u64>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(super) struct ScoreArgs {
+    /// The CSV file.
+    pub(super) file: PathBuf,
+    /// Column with the forecast probability that the outcome is 1.
+    #[arg(long)]
+    pub(super) prob: String,
+    /// Column with the outcome (0/1 or true/false).
+    #[arg(long)]
+    pub(super) outcome: String,
+    /// Equal-width bins of the reliability table and ECE.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub(super) bins: u64,
+    /// Write the reliability diagram (SVG) here.
+    #[arg(long)]
+    pub(super) svg: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub(super) json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub(super) struct CompareArgs {
+    /// The CSV file.
+    pub(super) file: PathBuf,
+    /// Column naming the group (strategy, policy).
+    #[arg(long)]
+    pub(super) group: String,
+    /// Numeric column to compare (true/false count as 1/0).
+    #[arg(long)]
+    pub(super) value: String,
+    /// Column(s) naming the unit two groups share (e.g. seed,table,round) for paired
+    /// tests and ratings; comma-separated columns are joined into one key.
+    #[arg(long, value_delimiter = ',')]
+    pub(super) paired_by: Vec<String>,
+    /// Family-wise significance level.
+    #[arg(long, default_value_t = 0.05)]
+    pub(super) alpha: f64,
+    /// Seed of the rating bootstrap.
+    #[arg(long, default_value_t = 0)]
+    pub(super) seed: u64,
+    /// Print JSON.
+    #[arg(long)]
+    pub(super) json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub(super) struct SweepArgs {
+    /// Scenario with a [sweep] table.
+    pub(super) file: PathBuf,
+    /// Output directory (default results/sweep-<file stem>).
+    #[arg(long)]
+    pub(super) out: Option<PathBuf>,
+    /// Finish an interrupted sweep: run only the units not written yet.
+    #[arg(long)]
+    pub(super) resume: bool,
+    /// Replace an existing output directory.
+    #[arg(long)]
+    pub(super) force: bool,
+    /// Worker threads (results do not depend on it).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub(super) threads: Option<u16>,
+    /// No progress bar and no table.
+    #[arg(long, short)]
+    pub(super) quiet: bool,
 }
 
 /// `train --device`.

@@ -86,44 +86,22 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             outln!("{written}")?;
             Ok(())
         }
-        Command::Sweep {
-            file,
-            out,
-            resume,
-            force,
-            threads,
-            quiet,
-        } => {
+        Command::Sweep(args) => {
             let summary = crate::sweep::run(&crate::sweep::SweepRequest {
-                file,
-                out,
-                resume,
-                force,
-                threads: threads.map(usize::from),
-                quiet,
+                file: args.file,
+                out: args.out,
+                resume: args.resume,
+                force: args.force,
+                threads: args.threads.map(usize::from),
+                quiet: args.quiet,
             })?;
-            if !quiet {
+            if !args.quiet {
                 out!("{}", crate::sweep::render(&summary))?;
             }
             Ok(())
         }
-        Command::Score {
-            file,
-            prob,
-            outcome,
-            bins,
-            svg,
-            json,
-        } => scoring::score(&file, &prob, &outcome, bins as usize, json, svg),
-        Command::Compare {
-            file,
-            group,
-            value,
-            paired_by,
-            alpha,
-            seed,
-            json,
-        } => scoring::compare(&file, &group, &value, &paired_by, alpha, seed, json),
+        Command::Score(args) => scoring::score(&args),
+        Command::Compare(args) => scoring::compare(&args),
         Command::List { what } => {
             out!("{}", list(what))?;
             Ok(())

@@ -3,10 +3,11 @@
 //! numeric column. Both stream the file row by row (memory: the scores' bins, or the
 //! compared values), and name the line and column of any bad value.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 
+use super::args::{CompareArgs, ScoreArgs};
 use crate::analysis::compare::compare_groups;
 use crate::analysis::forecast::ForecastAccumulator;
 use crate::core::table::CsvInput;
@@ -34,14 +35,9 @@ fn field<'r>(record: &'r csv::ByteRecord, col: usize, path: &Path, line: u64, na
 }
 
 /// `mechsim score`.
-pub fn score(
-    file: &Path,
-    prob: &str,
-    outcome: &str,
-    bins: usize,
-    json: bool,
-    svg: Option<PathBuf>,
-) -> anyhow::Result<()> {
+pub(super) fn score(args: &ScoreArgs) -> anyhow::Result<()> {
+    let (file, prob, outcome) = (args.file.as_path(), args.prob.as_str(), args.outcome.as_str());
+    let (bins, json, svg) = (args.bins as usize, args.json, args.svg.clone());
     let mut input = CsvInput::open(file)?;
     let p_col = column(&input, prob, "--prob")?;
     let y_col = column(&input, outcome, "--outcome")?;
@@ -111,15 +107,9 @@ pub fn score(
 }
 
 /// `mechsim compare`.
-pub fn compare(
-    file: &Path,
-    group: &str,
-    value: &str,
-    paired_by: &[String],
-    alpha: f64,
-    seed: u64,
-    json: bool,
-) -> anyhow::Result<()> {
+pub(super) fn compare(args: &CompareArgs) -> anyhow::Result<()> {
+    let (file, group, value) = (args.file.as_path(), args.group.as_str(), args.value.as_str());
+    let (paired_by, alpha, seed, json) = (args.paired_by.as_slice(), args.alpha, args.seed, args.json);
     if !(alpha > 0.0 && alpha < 1.0) {
         bail!("--alpha must be in (0, 1), found {alpha}");
     }
