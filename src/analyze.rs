@@ -306,7 +306,7 @@ pub(crate) fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bo
     // Forecasts: learned players' win probabilities against the outcome of their round.
     let mut forecast_json = Value::Null;
     if forecasts_present {
-        let dreader = CsvInput::open(&decisions)?;
+        let mut dreader = CsvInput::open(&decisions)?;
         let dh: Vec<String> = dreader.header().to_vec();
         if let (Some(cs), Some(ct), Some(cr), Some(cseat), Some(cp)) = (
             col(&dh, "seed"),
@@ -316,18 +316,21 @@ pub(crate) fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bo
             col(&dh, "win_probability"),
         ) {
             let mut acc = ForecastAccumulator::new(10);
-            for (i, r) in dreader.rows()?.iter().enumerate() {
-                let p = r.get(cp).unwrap_or("");
+            // Streamed: decisions.csv can be far larger than the rounds.
+            let mut record = csv::ByteRecord::new();
+            while let Some(line) = dreader.next_row(&mut record)? {
+                let text = |c: usize| record.get(c).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("");
+                let p = text(cp);
                 if p.is_empty() {
                     continue;
                 }
                 let p: f64 = p
                     .parse()
-                    .context_with(|| format!("{}:{}: column `win_probability`", decisions.display(), i + 2))?;
-                let key = |c: usize| r.get(c).unwrap_or("").parse::<u64>().unwrap_or(u64::MAX);
+                    .context_with(|| format!("{}:{line}: column `win_probability`", decisions.display()))?;
+                let key = |c: usize| text(c).parse::<u64>().unwrap_or(u64::MAX);
                 if let Some(&y) = outcome.get(&(key(cs), key(ct), key(cr), key(cseat))) {
                     acc.add(p, y)
-                        .map_err(|e| Error::Run(format!("{}:{}: {e}", decisions.display(), i + 2)))?;
+                        .map_err(|e| Error::Run(format!("{}:{line}: {e}", decisions.display())))?;
                 }
             }
             if let Some(s) = acc.finish() {

@@ -1,12 +1,13 @@
 //! mechsim: a simulator for multi-agent games and mechanism design.
 //!
-//! Layers, depended on in one direction only: `core` (vocabulary) <- `games`, `search`,
-//! `policies`, `analysis` (rules, algorithms, agents, statistics) <- `world` (the bevy_ecs
-//! worlds) and `runner` (replicates in parallel) <- `registry` (which games exist and which
-//! policies play them) <- `scenario` (files -> validated runs) <- `output` (CSV, summaries,
-//! manifests) and `terminal` (readable reports) <- `kinds` (what each kind of scenario
-//! validates, runs, writes and reports; `scenario` finds a file's kind there) <- `sweep`
-//! (grids of any kind, resumable) <- `cli`.
+//! Layers, from the bottom: `core` (vocabulary) <- `games`, `search`, `policies`,
+//! `analysis` (rules, algorithms, agents, statistics) <- `world` (the bevy_ecs worlds) and
+//! `runner` (replicates in parallel) <- `registry` (which games exist and which policies
+//! play them) <- `scenario` (files -> validated runs), `output` (CSV, summaries, manifests)
+//! and `terminal` (readable reports) <- `kinds` (what each kind of scenario validates, runs,
+//! writes and reports), `analyze` (reports from output directories) and `sweep` (grids of
+//! any kind) <- `cli`. Two hand-overs go back up, through traits: `scenario` finds a file's
+//! kind in `kinds` to validate it, and `analyze` asks a run's kind for its section.
 
 pub mod analysis;
 pub mod analyze;

@@ -222,12 +222,12 @@ impl GameEntry {
         self.policies().into_iter().find(|p| p.name == name)
     }
 
-    /// Runs a tournament.
+    /// Plays `plan`'s replicates with the game's policies seated as it says.
     pub fn run_tournament(&self, plan: &TournamentPlan, options: &RunOptions) -> Result<TournamentResult> {
         self.ops.run_tournament(plan, options)
     }
 
-    /// Runs a solver.
+    /// Solves the game as `plan` says, evaluating along the way.
     pub fn run_solve(&self, plan: &SolvePlan, options: &RunOptions) -> Result<SolveResult> {
         self.ops.run_solve(plan, options)
     }
@@ -287,22 +287,70 @@ pub fn game(name: &str) -> Option<GameEntry> {
     games().into_iter().find(|g| g.name == name)
 }
 
+/// Why a registration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// Another game already has this name.
+    #[error("a game named \"{0}\" is already registered; choose another name")]
+    GameNameTaken(&'static str),
+    /// This game type is already registered (under the name given).
+    #[error("this game type is already registered as \"{0}\"")]
+    GameTypeTaken(&'static str),
+    /// The game's facts cannot be used (no rule set, an empty player range, two policies
+    /// with one name).
+    #[error("game \"{game}\": {problem}")]
+    InvalidGame {
+        /// The game's name.
+        game: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The policy's game is not registered.
+    #[error("game `{0}` is not registered; register it first with `registry::register_game`")]
+    UnknownGame(&'static str),
+    /// The game already has a policy of this name.
+    #[error("game `{game}` already has a policy named \"{policy}\"; choose another name")]
+    PolicyNameTaken {
+        /// The game's name.
+        game: &'static str,
+        /// The policy's name.
+        policy: &'static str,
+    },
+}
+
 /// Registers a game of your own (`GameEntry::new`, or `GameEntry::hidden` for a game
 /// with hidden information), with the policies that play it, for example
 /// `GameEntry::new::<MyGame>(&[generic_policies, my_policies])`: scenario files can then
 /// name it, `mechsim list` shows it, and the conformance suite covers it. Fails if a game
-/// of that name or type is already registered.
-pub fn register_game(entry: GameEntry) -> std::result::Result<(), String> {
+/// of that name or type is already registered, if it has no rule set or an empty player
+/// range, or if two of its policies share a name.
+pub fn register_game(entry: GameEntry) -> std::result::Result<(), RegistryError> {
+    let invalid = |problem: String| RegistryError::InvalidGame {
+        game: entry.name,
+        problem,
+    };
+    if entry.rule_sets.is_empty() {
+        return Err(invalid("it declares no rule set (`RULE_SETS` is empty)".into()));
+    }
+    let (low, high) = entry.players;
+    if low == 0 || low > high {
+        return Err(invalid(format!(
+            "its player range {low}..={high} is empty or starts at 0"
+        )));
+    }
+    // The policy lists are the program's own functions: run them before taking the lock.
+    let names = entry.ops.listed_names();
+    if let Some(twice) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
+        return Err(invalid(format!("two of its policies are named \"{}\"", twice.1)));
+    }
     let mut registry = run_time();
-    let taken = builtin_games()
-        .into_iter()
-        .chain(registry.games.iter().cloned())
-        .find(|g| g.name == entry.name || g.type_id == entry.type_id);
-    if let Some(existing) = taken {
-        return Err(format!(
-            "a game named \"{}\" is already registered; choose another name",
-            existing.name
-        ));
+    let builtin = builtin_games();
+    let mut known = builtin.iter().chain(registry.games.iter());
+    if let Some(existing) = known.clone().find(|g| g.name == entry.name) {
+        return Err(RegistryError::GameNameTaken(existing.name));
+    }
+    if let Some(existing) = known.find(|g| g.type_id == entry.type_id) {
+        return Err(RegistryError::GameTypeTaken(existing.name));
     }
     registry.games.push(entry);
     Ok(())
@@ -333,31 +381,28 @@ pub fn register_game(entry: GameEntry) -> std::result::Result<(), String> {
 /// let entry = registry::game("dhumbal").unwrap();
 /// assert!(entry.policy("first-legal-doc").is_some());
 /// ```
-pub fn register_policy<G: GameFacts>(entry: PolicyEntry<G>) -> std::result::Result<(), String> {
-    let mut registry = run_time();
-    let Some(game) = builtin_games()
-        .into_iter()
-        .chain(registry.games.iter().cloned())
-        .find(|g| g.type_id == TypeId::of::<G>())
-    else {
-        return Err(format!(
-            "game `{}` is not registered; register it first with `registry::register_game`",
-            G::NAME
-        ));
+pub fn register_policy<G: GameFacts>(entry: PolicyEntry<G>) -> std::result::Result<(), RegistryError> {
+    let Some(game) = games().into_iter().find(|g| g.type_id == TypeId::of::<G>()) else {
+        return Err(RegistryError::UnknownGame(G::NAME));
     };
+    let taken = || RegistryError::PolicyNameTaken {
+        game: game.name,
+        policy: entry.name,
+    };
+    // The game's lists are program code: run them before taking the lock.
+    if game.ops.listed_names().contains(&entry.name) {
+        return Err(taken());
+    }
+    let mut registry = run_time();
     let list = registry
         .policies
         .entry(TypeId::of::<G>())
         .or_insert_with(|| Box::new(Vec::<PolicyEntry<G>>::new()));
     let Some(list) = list.downcast_mut::<Vec<PolicyEntry<G>>>() else {
-        return Err(format!("the run-time policies of game `{}` are unreadable", G::NAME));
+        return Err(RegistryError::UnknownGame(G::NAME));
     };
-    if game.ops.listed_names().contains(&entry.name) || list.iter().any(|e| e.name == entry.name) {
-        return Err(format!(
-            "game `{}` already has a policy named \"{}\"; choose another name",
-            G::NAME,
-            entry.name
-        ));
+    if list.iter().any(|e| e.name == entry.name) {
+        return Err(taken());
     }
     list.push(entry);
     Ok(())

@@ -25,11 +25,12 @@ use serde_json::{Value, json};
 use crate::analysis::stats::{Z95, mean_interval, wilson_interval};
 use crate::core::error::{Error, Result};
 use crate::core::rng::replicate_seed;
-use crate::kinds::{self, RunRequest};
+use crate::core::table::CsvInput;
+use crate::kinds::{self, RunRequest, SweepUnits};
 use crate::output;
 use crate::registry;
 use crate::runner::RunOptions;
-use crate::scenario::{self, Plan, Scenario};
+use crate::scenario::{self, Scenario};
 
 /// One step of a key path.
 enum Step {
@@ -196,7 +197,7 @@ fn cells(file: &Path) -> Result<(Vec<Cell>, usize)> {
         }
         axes.push((key.clone(), steps, values.clone()));
     }
-    let tournament = matches!(base.plan, Plan::Tournament(_));
+    let replicate_rows = kinds::of(&base).sweep_units() == SweepUnits::ReplicateRows;
     let total: usize = axes.iter().map(|a| a.2.len()).product();
     let mut out = Vec::with_capacity(total);
     for code in 0..total {
@@ -209,7 +210,7 @@ fn cells(file: &Path) -> Result<(Vec<Cell>, usize)> {
             set(&mut table, steps, v.clone()).map_err(|m| bad(file, format!("key `sweep.grid.\"{key}\"`: {m}")))?;
             settings.push((key.clone(), short(v)));
         }
-        if tournament {
+        if replicate_rows {
             table.insert("seeds".into(), toml::Value::Integer(seeds as i64));
         }
         let name: String = settings
@@ -267,6 +268,8 @@ pub struct SweepRequest {
 /// What a sweep did and its table (`sweep.csv`).
 #[derive(Debug, Clone)]
 pub struct SweepSummary {
+    /// The sweep file's stem.
+    pub name: String,
     /// The output directory.
     pub dir: PathBuf,
     /// The scenario kind.
@@ -312,7 +315,7 @@ fn progress(quiet: bool, total: u64, prefix: &str, unit: &str, todo: usize, all:
     b
 }
 
-/// Runs a sweep.
+/// Runs every unit not written yet, then writes `sweep.csv` and the manifest.
 pub fn run(request: &SweepRequest) -> Result<SweepSummary> {
     let file = request.file.as_path();
     let (cells, seeds) = cells(file)?;
@@ -329,18 +332,19 @@ pub fn run(request: &SweepRequest) -> Result<SweepSummary> {
             fs::remove_dir_all(&dir).map_err(|e| Error::io("cannot clear", &dir, e))?;
         }
     }
-    let units_dir = dir.join("units");
-    fs::create_dir_all(&units_dir).map_err(|e| Error::io("cannot create", &units_dir, e))?;
+    fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
     let units: Vec<(usize, usize)> = (0..cells.len()).flat_map(|c| (0..seeds).map(move |r| (c, r))).collect();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(request.threads.unwrap_or(0))
         .build()
         .map_err(|e| Error::Run(format!("cannot start worker threads: {e}")))?;
-    let kind = cells.first().map_or_else(String::new, |c| c.scenario.kind.clone());
-    let (ran, header, rows) = if kind == "tournament" {
-        run_tournament_units(request, &stem, &dir, &cells, seeds, &units, &pool)?
-    } else {
-        run_kind_units(request, &stem, &dir, &cells, &units, &pool)?
+    let Some(first) = cells.first() else {
+        return Err(bad(file, "the grid has no cells".into()));
+    };
+    let kind = first.scenario.kind.clone();
+    let (ran, header, rows) = match kinds::of(&first.scenario).sweep_units() {
+        SweepUnits::ReplicateRows => run_replicate_units(request, &stem, &dir, &cells, seeds, &units, &pool)?,
+        SweepUnits::Runs => run_kind_units(request, &stem, &dir, &cells, &units, &pool)?,
     };
     write_atomic(&dir.join("sweep.csv"), &csv_bytes(&header, &rows)?)?;
     let manifest = json!({
@@ -350,9 +354,9 @@ pub fn run(request: &SweepRequest) -> Result<SweepSummary> {
         "cells": cells.iter().map(|c| json!({
             "cell": c.name,
             "settings": c.settings.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
-            "seeds": match &c.scenario.plan {
-                Plan::Tournament(t) => json!(t.seeds),
-                _ => json!((0..seeds).map(|r| replicate_seed(c.scenario.seed, r as u64)).collect::<Vec<_>>()),
+            "seeds": match c.scenario.tournament() {
+                Some(t) => json!(t.seeds),
+                None => json!((0..seeds).map(|r| replicate_seed(c.scenario.seed, r as u64)).collect::<Vec<_>>()),
             },
         })).collect::<Vec<_>>(),
         "replicates_per_cell": seeds,
@@ -362,6 +366,7 @@ pub fn run(request: &SweepRequest) -> Result<SweepSummary> {
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Run(format!("manifest: {e}")))? + "\n";
     write_atomic(&dir.join("manifest.json"), text.as_bytes())?;
     Ok(SweepSummary {
+        name: stem,
         dir,
         kind,
         cells: cells.len(),
@@ -391,9 +396,9 @@ type Table = (usize, Vec<String>, Vec<Vec<String>>);
 /// A unit's headline metrics, named.
 type Headline = Vec<(String, Value)>;
 
-/// Tournament units: one replicate's rows each; merged per cell; one sweep row per cell and
-/// participant.
-fn run_tournament_units(
+/// Units that are one replicate's rows each (tournaments), merged per cell; one sweep row
+/// per cell and participant.
+fn run_replicate_units(
     request: &SweepRequest,
     stem: &str,
     dir: &Path,
@@ -403,6 +408,7 @@ fn run_tournament_units(
     pool: &rayon::ThreadPool,
 ) -> Result<Table> {
     let units_dir = dir.join("units");
+    fs::create_dir_all(&units_dir).map_err(|e| Error::io("cannot create", &units_dir, e))?;
     let unit_path = |c: usize, r: usize| units_dir.join(format!("{}-r{r:04}.csv", cells[c].name));
     let partial_path = |c: usize, r: usize| unit_path(c, r).with_extension("csv.partial");
     let todo: Vec<(usize, usize)> = units
@@ -418,10 +424,7 @@ fn run_tournament_units(
             fs::remove_file(&partial).map_err(|e| Error::io("cannot remove stale", &partial, e))?;
         }
     }
-    let rounds = |c: usize| match &cells[c].scenario.plan {
-        Plan::Tournament(t) => t.rounds,
-        _ => 0,
-    };
+    let rounds = |c: usize| cells[c].scenario.tournament().map_or(0, |t| t.rounds);
     let total: u64 = todo.iter().map(|&(c, _)| rounds(c)).sum();
     let bar = progress(
         request.quiet,
@@ -435,8 +438,11 @@ fn run_tournament_units(
     pool.install(|| {
         todo.par_iter().try_for_each(|&(c, r)| -> Result<()> {
             let cell = &cells[c];
-            let Plan::Tournament(plan) = &cell.scenario.plan else {
-                return Err(Error::Run(format!("cell {} is not a tournament", cell.name)));
+            let Some(plan) = cell.scenario.tournament() else {
+                return Err(Error::Run(format!(
+                    "cell {} does not split into replicate rows",
+                    cell.name
+                )));
             };
             let mut unit = plan.clone();
             unit.seeds = vec![plan.seeds[r]];
@@ -477,7 +483,7 @@ fn run_tournament_units(
         let cell_dir = dir.join("cells").join(&cell.name);
         fs::create_dir_all(&cell_dir).map_err(|e| Error::io("cannot create", &cell_dir, e))?;
         write_atomic(&cell_dir.join("rounds.csv"), merged.as_bytes())?;
-        rows.extend(participant_rows(cell, &merged)?);
+        rows.extend(participant_rows(cell, &merged, &cell_dir.join("rounds.csv"))?);
     }
     let mut header = vec!["cell".to_string()];
     header.extend(
@@ -502,31 +508,24 @@ fn run_tournament_units(
 }
 
 /// Per participant of a cell's merged rounds: win rate (Wilson) and mean payoff (t interval).
-fn participant_rows(cell: &Cell, merged: &str) -> Result<Vec<Vec<String>>> {
-    let fail = |m: String| Error::Run(format!("cell {}: {m}", cell.name));
-    let mut reader = csv::Reader::from_reader(merged.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| fail(e.to_string()))?
-        .iter()
-        .map(String::from)
-        .collect();
-    let col = |name: &str| header.iter().position(|h| h == name);
-    let label = col("label").ok_or_else(|| fail("rounds.csv without `label`".into()))?;
-    let payoff = col("coin_change")
-        .or_else(|| col("return"))
-        .ok_or_else(|| fail("rounds.csv without a payoff column".into()))?;
-    let won = col("won");
+fn participant_rows(cell: &Cell, merged: &str, path: &Path) -> Result<Vec<Vec<String>>> {
+    let mut input = CsvInput::new(path, merged.as_bytes())?;
+    let label = input.require("label", "")?;
+    let payoff = match input.column("coin_change").or_else(|| input.column("return")) {
+        Some(c) => c,
+        None => input.require("return", " (the payoff)")?,
+    };
+    let won = input.column("won");
     let mut stats: Vec<(String, Vec<f64>, u64)> = Vec::new();
-    for rec in reader.records() {
-        let rec = rec.map_err(|e| fail(e.to_string()))?;
-        let name = rec.get(label).unwrap_or("").to_string();
-        let text = rec.get(payoff).unwrap_or("");
+    let mut record = csv::ByteRecord::new();
+    while let Some(line) = input.next_row(&mut record)? {
+        let name = crate::core::table::field(&record, label, path, line, "label")?.to_string();
+        let text = crate::core::table::field(&record, payoff, path, line, "payoff")?;
         let v: f64 = text
             .parse()
-            .map_err(|_| fail(format!("payoff \"{text}\" is not a number")))?;
+            .map_err(|_| input.error(line, format!("payoff \"{text}\" is not a number")))?;
         let w = match won {
-            Some(i) => u64::from(rec.get(i) == Some("true")),
+            Some(i) => u64::from(record.get(i) == Some(b"true")),
             None => u64::from(v > 0.0),
         };
         match stats.iter_mut().find(|s| s.0 == name) {
@@ -578,6 +577,26 @@ fn run_kind_units(
         .copied()
         .filter(|&(c, r)| !unit_dir(c, r).join("manifest.json").is_file())
         .collect();
+    // What a killed run left of a unit is mechsim's own: its staging directories
+    // (`.r0000.partial-<pid>`) and a unit directory without its manifest. The unit is run
+    // again from scratch, so remove them first.
+    for &(c, r) in &todo {
+        let unit = unit_dir(c, r);
+        let (Some(parent), Some(name)) = (unit.parent(), unit.file_name()) else {
+            continue;
+        };
+        let staging = format!(".{}.partial-", name.to_string_lossy());
+        if let Ok(entries) = fs::read_dir(parent) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&staging) && entry.path().is_dir() {
+                    fs::remove_dir_all(entry.path()).map_err(|e| Error::io("cannot remove stale", entry.path(), e))?;
+                }
+            }
+        }
+        if unit.is_dir() {
+            fs::remove_dir_all(&unit).map_err(|e| Error::io("cannot remove incomplete", &unit, e))?;
+        }
+    }
     let bar = progress(
         request.quiet,
         todo.len() as u64,
@@ -671,8 +690,8 @@ pub fn render(s: &SweepSummary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "sweep of {} scenario: {} cell(s) x {} replicate(s) = {} units ({} run now, {} already done)",
-        s.kind,
+        "sweep {}: {} cell(s) x {} replicate(s) = {} units ({} run now, {} already done)",
+        s.name,
         s.cells,
         s.seeds,
         s.units,
@@ -680,7 +699,8 @@ pub fn render(s: &SweepSummary) -> String {
         s.units - s.ran
     );
     let k = s.settings.len();
-    if s.kind == "tournament" {
+    let text = |r: &[String], i: usize| r.get(i).cloned().unwrap_or_default();
+    if s.header.iter().any(|h| h == "win_rate") {
         let _ = writeln!(
             out,
             "\n{:<50} {:<22} {:>8} {:>26} {:>12}",
@@ -691,9 +711,9 @@ pub fn render(s: &SweepSummary) -> String {
             let _ = writeln!(
                 out,
                 "{:<50} {:<22} {:>8} {:>26} {:>12}",
-                r[0],
-                r[k + 1],
-                r[k + 2],
+                text(r, 0),
+                text(r, k + 1),
+                text(r, k + 2),
                 format!("{:.3} [{:.3}, {:.3}]", num(r, k + 3), num(r, k + 4), num(r, k + 5)),
                 format!("{:.3}", num(r, k + 6))
             );

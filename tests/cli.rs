@@ -521,15 +521,16 @@ fn train_rejects_bad_devices_kinds_and_checkpoints() {
 #[test]
 fn a_closed_stdout_ends_quietly_with_success() {
     use std::process::{Command, Stdio};
-    // The reader closes the pipe before mechsim writes (`mechsim list policies | head -0`).
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mechsim"))
+    // The reader is gone before mechsim starts (`mechsim list policies | true`): its first
+    // write fails with a broken pipe.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_mechsim"))
         .args(["list", "policies"])
-        .stdout(Stdio::piped())
+        .stdout(writer)
         .stderr(Stdio::piped())
-        .spawn()
+        .output()
         .unwrap();
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(out.stderr.is_empty(), "nothing on stderr: {}", stderr(&out));
 }

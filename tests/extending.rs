@@ -9,7 +9,7 @@ use std::sync::Once;
 use mechsim::core::{Action, GameFacts, GameSpec, ParamKind, ParamSpec, Policy, SimRng, State, Turn};
 use mechsim::core::{Game, MetricValue};
 use mechsim::policies::{PolicyEntry, PolicyRole};
-use mechsim::registry::{self, GameEntry, generic_policies, register_game, register_policy};
+use mechsim::registry::{self, GameEntry, RegistryError, generic_policies, register_game, register_policy};
 use mechsim::runner::RunOptions;
 use mechsim::scenario::{self, Plan};
 
@@ -210,12 +210,26 @@ fn scenario_validation_knows_the_toy_game_and_its_policies() {
 fn registration_mistakes_are_refused() {
     register();
     let e = register_game(GameEntry::new::<Nim>(&[generic_policies])).unwrap_err();
-    assert!(e.contains("\"nim\" is already registered"), "{e}");
+    assert_eq!(e, RegistryError::GameNameTaken("nim"));
+    assert!(e.to_string().contains("\"nim\" is already registered"), "{e}");
     let e = register_policy(PolicyEntry::<Nim>::new("random", "a second random", |_| {
         Ok(Box::new(Perfect))
     }))
     .unwrap_err();
-    assert!(e.contains("already has a policy named \"random\""), "{e}");
+    assert!(e.to_string().contains("already has a policy named \"random\""), "{e}");
+    // A run-time policy can be registered once.
+    register_policy(PolicyEntry::<Nim>::new("nim-first", "the lowest legal action", |_| {
+        Ok(Box::new(Perfect))
+    }))
+    .unwrap();
+    let e = register_policy(PolicyEntry::<Nim>::new("nim-first", "again", |_| Ok(Box::new(Perfect)))).unwrap_err();
+    assert_eq!(
+        e,
+        RegistryError::PolicyNameTaken {
+            game: "nim",
+            policy: "nim-first"
+        }
+    );
 
     #[derive(Clone)]
     struct Unlisted(Nim);
@@ -252,7 +266,54 @@ fn registration_mistakes_are_refused() {
         Ok(Box::new(RandomFirst))
     }))
     .unwrap_err();
-    assert!(e.contains("game `unlisted` is not registered"), "{e}");
+    assert!(e.to_string().contains("game `unlisted` is not registered"), "{e}");
+    // Facts the registry cannot use are refused.
+    #[derive(Clone)]
+    struct NoRules(Nim);
+    impl Game for NoRules {
+        type State = NimState;
+        fn name(&self) -> &'static str {
+            "no_rules"
+        }
+        fn num_players(&self) -> usize {
+            2
+        }
+        fn num_distinct_actions(&self) -> usize {
+            3
+        }
+        fn observation_len(&self) -> usize {
+            1
+        }
+        fn new_initial_state(&self, rng: &mut SimRng) -> NimState {
+            self.0.new_initial_state(rng)
+        }
+    }
+    mechsim::episodic_tournament!(NoRules);
+    impl GameFacts for NoRules {
+        const NAME: &'static str = "no_rules";
+        const HELP: &'static str = "declares no rule set";
+        const RULE_SETS: &'static [&'static str] = &[];
+        const PLAYERS: (usize, usize) = (2, 2);
+        const PARAMS: &'static [ParamSpec] = &[];
+        fn from_spec(_: &GameSpec) -> Result<Self, String> {
+            Ok(NoRules(Nim { heap: 3 }))
+        }
+    }
+    let e = register_game(GameEntry::new::<NoRules>(&[generic_policies])).unwrap_err();
+    assert!(e.to_string().contains("declares no rule set"), "{e}");
+    assert!(registry::game("no_rules").is_none());
+    // Two policies of one name in a game's lists are refused too.
+    fn second_random() -> Vec<PolicyEntry<Unlisted>> {
+        vec![PolicyEntry::new("random", "a second random", |_| {
+            Ok(Box::new(RandomFirst))
+        })]
+    }
+    let e = register_game(GameEntry::new::<Unlisted>(&[generic_policies, second_random])).unwrap_err();
+    assert!(
+        e.to_string().contains("two of its policies are named \"random\""),
+        "{e}"
+    );
+    assert!(registry::game("unlisted").is_none());
 
     struct RandomFirst;
     impl Policy<Unlisted> for RandomFirst {

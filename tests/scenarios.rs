@@ -74,25 +74,24 @@ fn every_shipped_scenario_runs_scaled_down() {
                     "{}: zero-sum payoffs, got {payoff}",
                     file.display()
                 );
-                // Plain policies report nothing per decision; learned and external ones
-                // always do (value, win probability, answer or fault).
-                let roles: Vec<PolicyRole> = plan
-                    .seats
-                    .iter()
-                    .map(|s| entry.policy(&s.policy).expect("validated policy").role)
-                    .collect();
-                let decisions: usize = result.replicates.iter().map(|r| r.decisions.len()).sum();
-                if roles.iter().all(|r| *r == PolicyRole::Plain) {
-                    assert_eq!(decisions, 0, "{}: plain policies log no decisions", file.display());
-                }
-                if roles
-                    .iter()
-                    .any(|r| matches!(r, PolicyRole::Learned | PolicyRole::External))
-                {
-                    assert!(
-                        decisions > 0,
-                        "{}: learned and external decisions are logged",
-                        file.display()
+                // Policies that search, learned or run outside mechsim report every decision
+                // (statistics, value, answer or fault); plain policies and solved strategies
+                // report none.
+                for (i, seat) in plan.seats.iter().enumerate() {
+                    let role = entry.policy(&seat.policy).expect("validated policy").role;
+                    let logged = result
+                        .replicates
+                        .iter()
+                        .flat_map(|r| &r.decisions)
+                        .filter(|d| d.participant == i)
+                        .count();
+                    let expected = matches!(role, PolicyRole::Search | PolicyRole::Learned | PolicyRole::External);
+                    assert_eq!(
+                        logged > 0,
+                        expected,
+                        "{}: seat {i} ({}, {role}) logged {logged} decisions",
+                        file.display(),
+                        seat.policy
                     );
                 }
             }

@@ -232,18 +232,25 @@ fn sweeps_of_other_kinds_keep_their_files_resume_and_tabulate_headlines() {
     let cut = dir.path().join("cut");
     fs::remove_dir_all(cut.join(format!("cells/{name}/r0001"))).unwrap();
     fs::remove_file(cut.join("sweep.csv")).unwrap();
+    // A killed run leaves a unit's staging directory, and a unit without its manifest.
+    let stale = cut.join(format!("cells/{name}/.r0001.partial-12345"));
+    fs::create_dir_all(&stale).unwrap();
+    fs::write(stale.join("rows.csv"), "half a file").unwrap();
+    let first = manifest["cells"][0]["cell"].as_str().unwrap();
+    fs::remove_file(cut.join(format!("cells/{first}/r0000/manifest.json"))).unwrap();
     let o = mechsim(dir.path(), &["sweep", "i.toml", "--out", "cut", "--resume"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("8 units (1 run now, 7 already done)"),
+        stdout(&o).contains("8 units (2 run now, 6 already done)"),
         "{}",
         stdout(&o)
     );
+    assert!(!stale.exists(), "the stale staging directory is gone");
     let strip = |files: Vec<(String, Vec<u8>)>| -> Vec<(String, Vec<u8>)> {
-        // Wall-clock facts live in the manifests and timing files only.
+        // Wall-clock facts live in the units' manifests and timing files only.
         files
             .into_iter()
-            .filter(|(p, _)| !p.ends_with("manifest.json") && !p.ends_with("timing.csv"))
+            .filter(|(p, _)| p == "manifest.json" || !(p.ends_with("manifest.json") || p.ends_with("timing.csv")))
             .collect()
     };
     assert_eq!(strip(snapshot(&cut)), strip(full));

@@ -1,6 +1,8 @@
-//! The command-line interface: `run`, `train`, `check`, `mechanism solve` and `list`. A thin layer over the library:
-//! it parses arguments (clap), drives the progress bar, prints the readable report and
-//! prints any error exactly once (exit status 2). Standard output is written through `out!`
+//! The command-line interface, a thin layer over the library in two stages: clap reads the
+//! arguments (`args.rs`), then each command becomes a request for the library (`run` and
+//! `train` a `kinds::RunRequest`, `sweep` a `sweep::SweepRequest`, `analyze`, `ope`,
+//! `score`, `compare`, `check`, `list`), whose report is printed here; any error is
+//! printed exactly once (exit status 2). Standard output is written through `out!`
 //! and `outln!`, never `print!`: a reader that closes the pipe early (`mechsim list | head`)
 //! ends the program quietly with success, as ripgrep does, and a full disk is a clear error
 //! instead of a panic.
@@ -211,7 +213,7 @@ fn list(what: ListWhat) -> String {
                     "{:<24} rule sets: {} (default {}); players {}..={}\n",
                     "",
                     game.rule_sets.join(", "),
-                    game.rule_sets[0],
+                    game.rule_sets.first().copied().unwrap_or_default(),
                     game.players.0,
                     game.players.1
                 ));

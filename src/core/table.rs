@@ -71,11 +71,6 @@ impl<R: Read> CsvInput<R> {
         })
     }
 
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The header's cells, trimmed.
     pub fn header(&self) -> &[String] {
         &self.header
@@ -123,10 +118,17 @@ impl<R: Read> CsvInput<R> {
         match self.reader.read_byte_record(record) {
             Ok(false) => Ok(None),
             Ok(true) => {
-                self.line += 1;
+                // The line the record starts on (quoted fields may span lines).
+                self.line = record.position().map_or(self.line + 1, |p| p.line() as usize);
                 Ok(Some(self.line))
             }
-            Err(e) => Err(self.error(self.line + 1, format!("malformed CSV: {e}"))),
+            Err(e) => {
+                let line = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { pos: Some(p), .. } => p.line() as usize,
+                    _ => self.line + 1,
+                };
+                Err(self.error(line, format!("malformed CSV: {e}")))
+            }
         }
     }
 

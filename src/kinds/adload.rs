@@ -35,7 +35,7 @@ const POLICIES: &[&str] = &["uniform", "fixed", "position", "epsilon_greedy", "s
 /// Bandit algorithms.
 const ALGORITHMS: &[&str] = &["epsilon_greedy", "ucb1", "thompson", "linucb"];
 
-/// Ad-load marketplaces.
+/// `kind = "adload"`.
 pub struct Adload;
 
 impl ScenarioKind for Adload {

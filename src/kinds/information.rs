@@ -26,7 +26,7 @@ const CORRELATIONS: &[&str] = &["independent", "shared_noise", "joint"];
 /// The agent behaviours.
 const BEHAVIOURS: &[&str] = &["rational", "scripted", "learner"];
 
-/// Information-acquisition studies.
+/// `kind = "information"`.
 pub struct Information;
 
 /// `mechsim mechanism solve`: the optimal mechanism of an information scenario's instance

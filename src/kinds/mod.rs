@@ -2,9 +2,10 @@
 //! run, an information-acquisition study and an ad-load marketplace lives in one module per
 //! kind behind the `ScenarioKind` trait: its raw file type (whose fields are the valid keys),
 //! validation into a plan, the test suite's scale-down, the one-line description `check`
-//! prints, and running it (progress, outputs, the readable report). The scenario layer and
-//! the CLI dispatch through `by_name`/`of` and never match on kinds; adding a kind is one
-//! module plus one line in `KINDS` (and its `Plan` variant).
+//! prints, running it (progress, outputs, the readable report), how a sweep splits it into
+//! units and what it tabulates, and its section of `analyze`'s report. The scenario layer,
+//! `sweep`, `analyze` and the CLI dispatch through `by_name`/`of` and never match on kind
+//! names; adding a kind is one module plus one line in `KINDS` (and its `Plan` variant).
 
 pub mod adload;
 pub mod information;
@@ -25,7 +26,8 @@ use crate::output::RunInfo;
 use crate::runner::RunOptions;
 use crate::scenario::{Ctx, Plan, Scenario};
 
-/// Every kind this build runs, in the order `check` and error messages list them.
+/// Every kind this build runs, in the order `check` and error messages list them; the first
+/// is the default.
 const KINDS: &[&dyn ScenarioKind] = &[
     &tournament::Tournament,
     &solve::Solve,
@@ -73,6 +75,11 @@ pub trait ScenarioKind: Sync {
     /// readable report (empty when `request.quiet`).
     fn run(&self, scenario: &Scenario, request: &RunRequest) -> Result<String>;
 
+    /// How a sweep splits a cell of this kind into units.
+    fn sweep_units(&self) -> SweepUnits {
+        SweepUnits::Runs
+    }
+
     /// This run's section of `mechsim analyze`'s report, from its output directory `dir`
     /// (charts are drafted in `scratch`; `index` keeps file names apart): by default its
     /// summary's headline numbers.
@@ -91,8 +98,8 @@ pub trait ScenarioKind: Sync {
     fn headline(&self, summary: &Value) -> Vec<(String, Value)>;
 }
 
-/// The values at `pointers` (JSON pointers) of `summary`, named by `names`; a missing one is
-/// null, so every replicate of a sweep has the same columns.
+/// The values of `summary` at each field's JSON pointer, under the field's name; a missing
+/// one is null, so every replicate of a sweep has the same columns.
 fn pick(summary: &Value, fields: &[(&str, &str)]) -> Vec<(String, Value)> {
     fields
         .iter()
@@ -103,6 +110,24 @@ fn pick(summary: &Value, fields: &[(&str, &str)]) -> Vec<(String, Value)> {
             )
         })
         .collect()
+}
+
+/// How a sweep splits a cell into (cell, replicate) units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepUnits {
+    /// Each unit is the cell run whole with the replicate's seed as its scenario seed, with
+    /// the kind's own files; `sweep.csv` has a row per cell and replicate (`headline`).
+    Runs,
+    /// Each unit is one of the cell's own replicates, its rows merged into the cell's
+    /// rows file, exactly as the cell run alone writes it; `sweep.csv` has a row per cell
+    /// and participant (tournaments).
+    ReplicateRows,
+}
+
+/// The kind a file gets when it says none (the game kinds' file type then reports the
+/// missing key).
+pub fn default_kind() -> &'static dyn ScenarioKind {
+    KINDS[0]
 }
 
 /// The kind named `name`.

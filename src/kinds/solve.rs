@@ -11,7 +11,7 @@ use crate::output;
 use crate::runner::solve::{SolvePlan, SolverAlgorithm};
 use crate::scenario::{Ctx, Plan, RawScenario, Scenario, key, parse_named, reject, validate_game};
 
-/// Solver runs.
+/// `kind = "solve"`.
 pub struct Solve;
 
 impl ScenarioKind for Solve {

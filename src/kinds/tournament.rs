@@ -16,7 +16,7 @@ use crate::scenario::{
 };
 use crate::world::Rotation;
 
-/// Tournaments.
+/// `kind = "tournament"`.
 pub struct Tournament;
 
 impl ScenarioKind for Tournament {
@@ -72,6 +72,10 @@ impl ScenarioKind for Tournament {
         }
     }
 
+    fn sweep_units(&self) -> super::SweepUnits {
+        super::SweepUnits::ReplicateRows
+    }
+
     fn section(
         &self,
         dir: &std::path::Path,
@@ -85,11 +89,12 @@ impl ScenarioKind for Tournament {
     fn headline(&self, summary: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
         // Per participant: win rate and mean payoff (a tournament sweep tabulates these from
         // the rounds themselves; this serves any other reader of the summary).
+        let payoff = summary["payoff"].as_str().unwrap_or("payoff");
         let mut out = Vec::new();
         for p in summary["participants"].as_array().into_iter().flatten() {
             let label = p["label"].as_str().unwrap_or("?");
             out.push((format!("{label}.win_rate"), p["win_rate"].clone()));
-            out.push((format!("{label}.payoff_mean"), p["payoff_mean"].clone()));
+            out.push((format!("{label}.{payoff}_mean"), p[format!("{payoff}_mean")].clone()));
         }
         out
     }

@@ -15,7 +15,7 @@ use crate::runner::training::{TrainingBudget, TrainingPlan};
 use crate::scenario::{Ctx, Plan, RawScenario, Scenario, in_range, key, reject, validate_game, validate_seat_list};
 use mechsim_agents::{DqnConfig, LearnerConfig, PpoConfig};
 
-/// Training runs.
+/// `kind = "training"`, run by `mechsim train`.
 pub struct Training;
 
 impl ScenarioKind for Training {

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use mechsim_agents::{Batch, DeviceKind, Learner, load_learner, read_meta};
+use mechsim_agents::{Batch, DeviceKind, DqnConfig, Learner, PpoConfig, load_learner, read_meta};
 
 use super::{PolicyEntry, PolicyRole};
 use crate::core::game::{Action, Game, State};
@@ -136,7 +136,7 @@ fn build<G: Game>(algorithm: &str, game: &G, params: &Params) -> Result<Box<dyn 
         meta.obs_len,
         meta.num_actions,
         // DQN's exploration belongs to training: it plays greedily unless told otherwise.
-        params.bool("greedy").unwrap_or(algorithm == "dqn"),
+        params.bool("greedy").unwrap_or(algorithm == DqnConfig::ALGORITHM),
     )))
 }
 
@@ -144,16 +144,16 @@ fn build<G: Game>(algorithm: &str, game: &G, params: &Params) -> Result<Box<dyn 
 pub fn entries<G: Game>() -> Vec<PolicyEntry<G>> {
     vec![
         PolicyEntry::new(
-            "ppo",
+            PpoConfig::ALGORITHM,
             "a PPO checkpoint trained with `mechsim train` (plays on the CPU)",
-            |seat| build("ppo", seat.game, seat.params),
+            |seat| build(PpoConfig::ALGORITHM, seat.game, seat.params),
         )
         .with_params(PPO_PARAMS)
         .with_role(PolicyRole::Learned),
         PolicyEntry::new(
-            "dqn",
+            DqnConfig::ALGORITHM,
             "a DQN checkpoint trained with `mechsim train` (greedy on its Q-values unless greedy = false)",
-            |seat| build("dqn", seat.game, seat.params),
+            |seat| build(DqnConfig::ALGORITHM, seat.game, seat.params),
         )
         .with_params(PPO_PARAMS)
         .with_role(PolicyRole::Learned),

@@ -22,8 +22,11 @@ pub enum PolicyRole {
     /// Decides from the state alone, cheaply: usable anywhere, including as the rollout
     /// player inside a search.
     Plain,
-    /// Searches or solves per decision (or when built); its budget is a seat parameter.
+    /// Searches at every decision (and reports what it found); its budget is a seat
+    /// parameter.
     Search,
+    /// Solves the game when the seat is built, then plays the fixed strategy it found.
+    Solver,
     /// Plays a trained checkpoint file.
     Learned,
     /// Runs outside mechsim (a child process).
@@ -35,6 +38,7 @@ impl std::fmt::Display for PolicyRole {
         f.write_str(match self {
             PolicyRole::Plain => "plain",
             PolicyRole::Search => "search",
+            PolicyRole::Solver => "solver",
             PolicyRole::Learned => "learned",
             PolicyRole::External => "external",
         })

@@ -208,7 +208,7 @@ pub fn solvers<G: Game + Clone>() -> Vec<PolicyEntry<G>> {
             |seat| build_cfr(seat.game, seat.params),
         )
         .with_params(CFR_PARAMS)
-        .with_role(PolicyRole::Search)
+        .with_role(PolicyRole::Solver)
         .with_budget("iterations"),
     ]
 }

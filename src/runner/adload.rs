@@ -748,6 +748,7 @@ mod tests {
             .simulate(Platform::Policy(logging), plan.users, seed, &RunOptions::default())
             .unwrap();
         let held: Vec<&FetchRow> = rows.iter().filter(|r| r.session % 2 == 1).collect();
+        let mut contexts_matter = 0;
         for lambda in lambdas {
             let truth = |p: &LearnedPolicy| p.true_satisfaction + lambda * p.true_revenue;
             let oracle = held
@@ -790,11 +791,16 @@ mod tests {
                 "lambda {lambda}: learned {learned} vs best fixed {best_fixed}"
             );
             if oracle - best_fixed > 10.0 * slack {
+                contexts_matter += 1;
                 assert!(
                     learned > best_fixed,
                     "lambda {lambda}: where contexts matter, learning beats every fixed load"
                 );
             }
         }
+        assert!(
+            contexts_matter > 0,
+            "some lambda makes personalised ad loads worth more than any fixed one"
+        );
     }
 }

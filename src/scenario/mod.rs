@@ -168,40 +168,40 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario> {
         }
     })?;
     let table: toml::Table = toml::from_str(text).unwrap_or_default();
-    // Without a `kind`, the game kinds' file type reports what is missing.
-    let kind = match table.get("kind") {
-        None => kinds::by_name("tournament"),
-        Some(toml::Value::String(name)) => kinds::by_name(name),
-        Some(_) => None,
-    };
-    let Some(kind) = kind else {
-        let ctx = Ctx {
-            path,
-            map: &map,
-            text,
-            kind: kinds::by_name("tournament").ok_or_else(|| Error::Run("no scenario kinds".into()))?,
-        };
-        let given = table
-            .get("kind")
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
-        let given = given.unwrap_or_default();
-        let names = kinds::names();
-        let hint = value_hint(&given, names.iter().copied());
-        return Err(ctx.error_at(
-            &[key("kind")],
-            false,
-            format!(
-                "unknown scenario kind \"{given}\"{hint} (this build runs: {})",
-                quoted(&names)
-            ),
-        ));
-    };
-    kind.validate(&Ctx {
+    let ctx = |kind| Ctx {
         path,
         map: &map,
         text,
         kind,
-    })
+    };
+    let kind = match table.get("kind") {
+        // Without a `kind`, the game kinds' file type reports what is missing.
+        None => kinds::default_kind(),
+        Some(toml::Value::String(name)) => kinds::by_name(name).ok_or_else(|| {
+            let names = kinds::names();
+            let hint = value_hint(name, names.iter().copied());
+            ctx(kinds::default_kind()).error_at(
+                &[key("kind")],
+                false,
+                format!(
+                    "unknown scenario kind \"{name}\"{hint} (this build runs: {})",
+                    quoted(&names)
+                ),
+            )
+        })?,
+        Some(other) => {
+            return Err(ctx(kinds::default_kind()).error_at(
+                &[key("kind")],
+                false,
+                format!(
+                    "must be a string naming the kind ({}), found {}",
+                    quoted(&kinds::names()),
+                    other.type_str()
+                ),
+            ));
+        }
+    };
+    kind.validate(&ctx(kind))
 }
 
 pub(crate) fn file_hash(text: &str) -> String {
@@ -233,14 +233,9 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// The file's path.
+    /// The file's path (for paths given relative to it).
     pub fn path(&self) -> &Path {
         self.path
-    }
-
-    /// The file's text.
-    pub fn text(&self) -> &str {
-        self.text
     }
 
     /// The file as `T` (a kind's raw type), with serde's errors placed at their key.

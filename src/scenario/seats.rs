@@ -70,7 +70,7 @@ pub(crate) fn validate_game(ctx: &Ctx<'_>, table: &toml::Table, seats: Option<us
         ));
     };
     let rules = match table.get("rules") {
-        None => entry.rule_sets[0].to_string(),
+        None => entry.rule_sets.first().copied().unwrap_or_default().to_string(),
         Some(toml::Value::String(s)) if entry.rule_sets.contains(&s.as_str()) => s.clone(),
         Some(other) => {
             let given = other.as_str().map_or_else(|| other.to_string(), |s| format!("\"{s}\""));
