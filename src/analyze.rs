@@ -417,6 +417,21 @@ pub(crate) fn summary_section(dir: &Path, kind: &str, index: usize) -> Result<Se
     })
 }
 
+/// A sweep's section with its table (`sweep.csv`) and no chart yet.
+fn sweep_table(dir: &Path, header: &[String], rows: &[csv::StringRecord]) -> Section {
+    let (mut markdown, mut html) = (String::new(), String::new());
+    let body: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(String::from).collect()).collect();
+    let head: Vec<&str> = header.iter().map(String::as_str).collect();
+    table(&mut markdown, &mut html, &head, &body);
+    Section {
+        title: format!("Sweep: {}", dir.display()),
+        markdown,
+        html,
+        json: json!({"kind": "sweep", "dir": dir.display().to_string(), "rows": body, "columns": header}),
+        charts: Vec::new(),
+    }
+}
+
 /// A sweep: its table, and each metric against the first numeric grid parameter (the other
 /// parameters and the player name the series), with 95% bands.
 fn sweep_section(dir: &Path, manifest: &Value, scratch: &Path, index: usize) -> Result<Section> {
@@ -445,11 +460,7 @@ fn sweep_section(dir: &Path, manifest: &Value, scratch: &Path, index: usize) -> 
     let x_axis = setting_cols
         .iter()
         .position(|&c| rows.iter().all(|r| r.get(c).is_some_and(|v| v.parse::<f64>().is_ok())));
-    let mut md = String::new();
-    let mut html = String::new();
-    let body: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(String::from).collect()).collect();
-    let head: Vec<&str> = header.iter().map(String::as_str).collect();
-    table(&mut md, &mut html, &head, &body);
+    let mut section = sweep_table(dir, &header, &rows);
     let mut charts = Vec::new();
     if let Some(xi) = x_axis {
         let xc = setting_cols[xi];
@@ -487,13 +498,8 @@ fn sweep_section(dir: &Path, manifest: &Value, scratch: &Path, index: usize) -> 
             charts.push((file, read_text(&chart)?));
         }
     }
-    Ok(Section {
-        title: format!("Sweep: {}", dir.display()),
-        markdown: md,
-        html,
-        json: json!({"kind": "sweep", "dir": dir.display().to_string(), "rows": body, "columns": header}),
-        charts,
-    })
+    section.charts = charts;
+    Ok(section)
 }
 
 /// A sweep of a kind other than tournaments: its table (one row per cell and replicate),
@@ -508,11 +514,7 @@ fn kind_sweep_section(
     scratch: &Path,
     index: usize,
 ) -> Result<Section> {
-    let mut md = String::new();
-    let mut html = String::new();
-    let body: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(String::from).collect()).collect();
-    let head: Vec<&str> = header.iter().map(String::as_str).collect();
-    table(&mut md, &mut html, &head, &body);
+    let mut section = sweep_table(dir, header, rows);
     let setting_cols: Vec<usize> = settings.iter().filter_map(|k| col(header, k)).collect();
     let first_metric = col(header, "seed")
         .map(|c| c + 1)
@@ -569,13 +571,8 @@ fn kind_sweep_section(
             charts.push((file, read_text(&chart)?));
         }
     }
-    Ok(Section {
-        title: format!("Sweep: {}", dir.display()),
-        markdown: md,
-        html,
-        json: json!({"kind": "sweep", "dir": dir.display().to_string(), "rows": body, "columns": header}),
-        charts,
-    })
+    section.charts = charts;
+    Ok(section)
 }
 
 /// Runs `mechsim analyze`.
