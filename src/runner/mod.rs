@@ -1,6 +1,7 @@
 //! Runs a validated tournament plan: one World per replicate seed, replicates in parallel
-//! on a rayon pool of `--threads` workers. Replicate seeds, table seeds and seat seeds are
-//! derived (see `core::rng`), so output never depends on the thread count.
+//! on a rayon pool of `--threads` workers, which also steps each World's tables in parallel
+//! (so one replicate with many tables uses every worker). Replicate seeds, table seeds and
+//! seat seeds are derived (see `core::rng`), so output never depends on the thread count.
 
 pub mod adload;
 pub mod information;
@@ -18,7 +19,7 @@ use crate::core::game::Game;
 use crate::core::params::{GameSpec, Params};
 use crate::core::policy::Policy;
 use crate::core::tournament::Tournament;
-use crate::policies::{PolicyEntry, SeatContext};
+use crate::policies::{PolicyEntry, PolicyRole, SeatContext};
 use crate::world::{DecisionRow, Rotation, RoundRow, TournamentSetup, run_tournament};
 
 /// One seat of the plan.
@@ -122,6 +123,15 @@ impl<G: Game> SeatBuilders<G> {
         })
     }
 
+    /// Whether each seat's policy runs outside mechsim (the World asks such seats at every
+    /// table before waiting for any).
+    pub fn remote(&self) -> Vec<bool> {
+        self.seats
+            .iter()
+            .map(|(entry, _)| entry.role == PolicyRole::External)
+            .collect()
+    }
+
     /// Builds a fresh policy for every seat.
     pub fn build(&self, game: &G) -> Result<Vec<Box<dyn Policy<G>>>> {
         self.seats
@@ -140,6 +150,7 @@ pub fn run_plan<G: GameFacts>(
     let game = G::from_spec(&plan.game).map_err(|e| Error::Run(format!("game `{}`: {e}", plan.game.name)))?;
     let builders = Arc::new(SeatBuilders::resolve(&plan.game.name, &plan.seats, policies)?);
     let labels: Vec<String> = plan.seats.iter().map(|s| s.label.clone()).collect();
+    let remote = builders.remote();
     let threads = options
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -162,6 +173,7 @@ pub fn run_plan<G: GameFacts>(
                     rotation: plan.rotation,
                     make_policies: Box::new(move || builders.build(&policy_game)),
                     labels: labels.clone(),
+                    remote: remote.clone(),
                     abort_on_illegal: game.abort_on_illegal(),
                     on_progress: Arc::clone(&options.on_progress),
                     cancel: Arc::clone(&cancel),

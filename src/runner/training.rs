@@ -195,6 +195,8 @@ pub fn run_training<G: GameFacts>(
             .map_err(|e| Error::Run(e.to_string()))?,
     };
     let builders = Arc::new(SeatBuilders::resolve(&plan.game.name, &plan.opponents, policies)?);
+    let mut remote = vec![false];
+    remote.extend(builders.remote());
     let policy_game = game.clone();
     let make_policies = Box::new(move || {
         let mut list: Vec<Box<dyn Policy<G>>> = vec![Box::new(crate::policies::random::RandomPolicy)];
@@ -212,7 +214,7 @@ pub fn run_training<G: GameFacts>(
         make_policies,
         labels,
     };
-    let mut world = TrainingWorld::new(setup, learner)?;
+    let mut world = TrainingWorld::new(setup, learner)?.with_remote_seats(&remote);
     std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
     let started = Instant::now();
     let deadline = plan.budget.minutes.map(|m| Duration::from_secs_f64(m * 60.0));

@@ -1,14 +1,16 @@
-//! The ad-load marketplace as a bevy_ecs World: user entities (traits, the session in
-//! progress, their own random stream) and a platform resource that picks each fetch's ad
-//! load, either from a fixed policy (logging, A/B evaluation) or from an online bandit that
-//! learns as it goes. Each tick runs two chained systems: idle users open sessions, then
-//! every user in a session requests one fetch (in user order) and the outcome is recorded.
+//! The ad-load marketplace as a bevy_ecs World: user entities whose components split their
+//! identity, traits, the session in progress and their own random stream, and resources for
+//! the market (its response model and session counter) and the platform that picks each
+//! fetch's ad load, either from a fixed policy (logging, A/B evaluation) or from an online
+//! bandit that learns as it goes. Each tick runs two systems in declared order: idle users
+//! open sessions, then every user in a session requests one fetch (in user order) and the
+//! outcome is recorded.
 
 use std::sync::Arc;
 
 use bevy_ecs::prelude::*;
 
-use super::phase_schedule;
+use super::{phase_schedule, phase_world, run_phases};
 use crate::bandit::marketplace::{self, MarketConfig, Session, Traits};
 use crate::bandit::online::Bandit;
 use crate::bandit::policies::AdPolicy;
@@ -55,19 +57,25 @@ pub enum Platform {
     },
 }
 
+/// A user's identity: its index.
 #[derive(Component)]
-struct User {
-    index: usize,
-    traits: Traits,
-    session: Option<Session>,
-    rng: SimRng,
-}
+struct User(usize);
 
+#[derive(Component)]
+struct UserTraits(Traits);
+
+/// The session in progress, if any.
+#[derive(Component)]
+struct InSession(Option<Session>);
+
+#[derive(Component)]
+struct UserRng(SimRng);
+
+/// The response model and the next session's id.
 #[derive(Resource)]
 struct Market {
     config: MarketConfig,
     next_session: u64,
-    tick: u64,
 }
 
 #[derive(Resource)]
@@ -79,56 +87,60 @@ struct Log(Vec<FetchRow>);
 #[derive(Resource)]
 struct Progress(Arc<dyn Fn(u64) + Send + Sync>);
 
-fn open_sessions(mut market: ResMut<Market>, mut users: Query<&mut User>) {
-    let mut idle: Vec<Mut<User>> = users.iter_mut().filter(|u| u.session.is_none()).collect();
-    idle.sort_by_key(|u| u.index);
-    for mut user in idle {
-        let user = &mut *user;
-        if user.rng.chance(user.traits.activity) {
-            user.session = Some(Session::start(market.next_session, &mut user.rng));
+fn open_sessions(mut market: ResMut<Market>, mut users: Query<(&User, &UserTraits, &mut InSession, &mut UserRng)>) {
+    let mut idle: Vec<_> = users
+        .iter_mut()
+        .filter(|(_, _, session, _)| session.0.is_none())
+        .collect();
+    idle.sort_by_key(|(user, ..)| user.0);
+    for (_, traits, mut session, mut rng) in idle {
+        if rng.0.chance(traits.0.activity) {
+            session.0 = Some(Session::start(market.next_session, &mut rng.0));
             market.next_session += 1;
         }
     }
-    market.tick += 1;
 }
 
 fn fetch(
     market: Res<Market>,
     mut chooser: ResMut<Chooser>,
     mut log: ResMut<Log>,
-    mut users: Query<&mut User>,
+    mut users: Query<(&User, &UserTraits, &mut InSession, &mut UserRng)>,
     progress: Res<Progress>,
 ) {
     let cfg = &market.config;
     let k = cfg.actions();
-    let mut active: Vec<Mut<User>> = users.iter_mut().filter(|u| u.session.is_some()).collect();
-    active.sort_by_key(|u| u.index);
+    let mut active: Vec<_> = users
+        .iter_mut()
+        .filter(|(_, _, session, _)| session.0.is_some())
+        .collect();
+    active.sort_by_key(|(user, ..)| user.0);
     let mut probabilities = vec![0.0; k];
     let served = active.len() as u64;
-    for mut user in active {
-        let user = &mut *user;
-        let Some(mut session) = user.session else { continue };
-        let x = marketplace::context(&user.traits, &session);
+    for (user, traits, mut in_session, mut rng) in active {
+        let (traits, rng) = (&traits.0, &mut rng.0);
+        let Some(mut session) = in_session.0 else { continue };
+        let x = marketplace::context(traits, &session);
         let (action, pscore) = match &mut chooser.0 {
             Platform::Policy(policy) => {
                 policy.probabilities(&x, &mut probabilities);
-                let a = user.rng.weighted_index(&probabilities);
+                let a = rng.weighted_index(&probabilities);
                 (a, probabilities[a])
             }
-            Platform::Bandit { learner, .. } => (learner.choose(&x, &mut user.rng), 1.0),
+            Platform::Bandit { learner, .. } => (learner.choose(&x, rng), 1.0),
         };
         let truth: Vec<marketplace::Expected> = (0..k)
-            .map(|a| marketplace::expected(cfg, &user.traits, &session, a))
+            .map(|a| marketplace::expected(cfg, traits, &session, a))
             .collect();
         let fetch_index = session.fetch_index;
-        let outcome = marketplace::respond(cfg, &user.traits, &mut session, action, &mut user.rng);
+        let outcome = marketplace::respond(cfg, traits, &mut session, action, rng);
         if let Platform::Bandit { learner, lambda } = &mut chooser.0 {
             learner.update(&x, action, outcome.satisfaction + *lambda * outcome.revenue);
         }
         log.0.push(FetchRow {
             session: session.id,
             fetch: fetch_index,
-            user: user.index,
+            user: user.0,
             context: x,
             action,
             pscore,
@@ -138,7 +150,7 @@ fn fetch(
             true_revenue: truth.iter().map(|e| e.revenue).collect(),
             last: !outcome.continues,
         });
-        user.session = outcome.continues.then_some(session);
+        in_session.0 = outcome.continues.then_some(session);
     }
     (progress.0)(served);
 }
@@ -162,21 +174,15 @@ pub struct MarketSetup {
 /// Runs the marketplace; rows in serving order. Sessions still open at the end are cut
 /// (their last row has `last = false`).
 pub fn run_market(setup: MarketSetup) -> Result<Vec<FetchRow>> {
-    let mut world = World::new();
+    let mut world = phase_world();
     for i in 0..setup.users {
         let mut rng = SimRng::new(derive_seed(setup.seed, Stream::Seat, i as u64));
         let traits = Traits::draw(&setup.config, &mut rng);
-        world.spawn(User {
-            index: i,
-            traits,
-            session: None,
-            rng,
-        });
+        world.spawn((User(i), UserTraits(traits), InSession(None), UserRng(rng)));
     }
     world.insert_resource(Market {
         config: setup.config,
         next_session: 0,
-        tick: 0,
     });
     world.insert_resource(Chooser(setup.platform));
     world.insert_resource(Log::default());
@@ -187,7 +193,7 @@ pub fn run_market(setup: MarketSetup) -> Result<Vec<FetchRow>> {
         .initialize(&mut world)
         .map_err(|e| Error::Run(format!("marketplace schedule did not build: {e}")))?;
     for _ in 0..setup.ticks {
-        schedule.run(&mut world);
+        run_phases(&mut schedule, &mut world)?;
     }
     Ok(std::mem::take(&mut world.resource_mut::<Log>().0))
 }

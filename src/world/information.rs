@@ -1,15 +1,16 @@
-//! Information acquisition as a bevy_ecs World: one principal entity holding the mechanism
-//! and one entity per agent holding its behaviour, advancing a round per schedule run
-//! through the spec's phases as chained systems: recommend -> effort -> signal -> report ->
-//! decide -> pay -> record. One World per replicate; all randomness comes from the
-//! replicate seed (a nature stream for states, recommendations and signals; one stream per
-//! learning agent).
+//! Information acquisition as a bevy_ecs World: the principal's mechanism and the round in
+//! progress are resources (there is one of each), and each agent is an entity whose
+//! components split its identity, how it plays, its moves this round and its payoff. A round
+//! per schedule run, through the spec's phases as systems in declared order: recommend ->
+//! effort -> signal -> report -> decide -> pay -> record. One World per replicate; all
+//! randomness comes from the replicate seed (a nature stream for states, recommendations and
+//! signals; one stream per learning agent).
 
 use std::sync::Arc;
 
 use bevy_ecs::prelude::*;
 
-use super::phase_schedule;
+use super::{phase_schedule, phase_world, run_phases};
 use crate::core::error::{Error, Result};
 use crate::core::rng::{SimRng, Stream, derive_seed};
 use crate::mechanism::design::{Mechanism, Strategy};
@@ -131,6 +132,7 @@ impl Hedge {
 }
 
 /// How an agent entity decides.
+#[derive(Component)]
 enum Play {
     Fixed(Strategy),
     /// EXP3 over efforts per recommendation (bandit feedback: only the played effort's
@@ -147,20 +149,28 @@ enum Play {
     },
 }
 
+/// An agent's identity: its index in the instance.
 #[derive(Component)]
-struct Agent {
-    index: usize,
-    play: Play,
+struct Agent(usize);
+
+/// An agent's moves this round.
+#[derive(Component, Default)]
+struct Moves {
     recommended: usize,
     effort: usize,
     signal: usize,
     report: usize,
+}
+
+/// What an agent was paid this round and what its effort cost.
+#[derive(Component, Default)]
+struct Payoff {
     payment: f64,
     cost: f64,
 }
 
 /// The principal: the mechanism it committed to.
-#[derive(Component)]
+#[derive(Resource)]
 struct Principal {
     mechanism: Mechanism,
 }
@@ -188,74 +198,79 @@ struct Log(Vec<InfoRow>);
 #[derive(Resource)]
 struct Progress(Arc<dyn Fn(u64) + Send + Sync>);
 
-fn recommend(mut round: ResMut<Round>, model: Res<Model>, principal: Query<&Principal>, mut agents: Query<&mut Agent>) {
+fn recommend(
+    mut round: ResMut<Round>,
+    model: Res<Model>,
+    principal: Res<Principal>,
+    mut agents: Query<(&Agent, &mut Moves)>,
+) {
     let inst = &model.0;
-    let Ok(principal) = principal.single() else { return };
     let round = &mut *round;
     round.state = round.nature.weighted_index(&inst.prior);
     round.recommended = round.nature.weighted_index(&principal.mechanism.phi);
-    for mut agent in &mut agents {
-        agent.recommended = inst.efforts().digit(round.recommended, agent.index);
+    for (agent, mut moves) in &mut agents {
+        moves.recommended = inst.efforts().digit(round.recommended, agent.0);
     }
 }
 
-fn exert(model: Res<Model>, mut round: ResMut<Round>, mut agents: Query<&mut Agent>) {
+fn exert(model: Res<Model>, mut round: ResMut<Round>, mut agents: Query<(&Agent, &mut Play, &mut Moves, &mut Payoff)>) {
     let inst = &model.0;
-    for mut agent in &mut agents {
-        let agent = &mut *agent;
-        let rec = agent.recommended;
-        agent.effort = match &mut agent.play {
+    for (agent, mut play, mut moves, mut payoff) in &mut agents {
+        let rec = moves.recommended;
+        moves.effort = match &mut *play {
             Play::Fixed(s) => s.effort[rec],
             Play::Learning { efforts, rng, .. } => efforts[rec].draw(rng),
         };
-        agent.cost = inst.agents[agent.index].costs[agent.effort];
-        round.efforts[agent.index] = agent.effort;
+        payoff.cost = inst.agents[agent.0].costs[moves.effort];
+        round.efforts[agent.0] = moves.effort;
     }
 }
 
-fn signal(model: Res<Model>, mut round: ResMut<Round>, mut agents: Query<&mut Agent>) {
+fn signal(model: Res<Model>, mut round: ResMut<Round>, mut agents: Query<(&Agent, &mut Moves)>) {
     let inst = &model.0;
     let round = &mut *round;
     let actual = inst.efforts().encode(&round.efforts);
     let s = round.nature.weighted_index(inst.signal_law(actual, round.state));
-    for mut agent in &mut agents {
-        agent.signal = inst.signals().digit(s, agent.index);
+    for (agent, mut moves) in &mut agents {
+        moves.signal = inst.signals().digit(s, agent.0);
     }
 }
 
-fn report(model: Res<Model>, mut round: ResMut<Round>, mut agents: Query<&mut Agent>) {
+fn report(model: Res<Model>, mut round: ResMut<Round>, mut agents: Query<(&Agent, &mut Play, &mut Moves)>) {
     let inst = &model.0;
-    for mut agent in &mut agents {
-        let agent = &mut *agent;
-        let efforts = inst.agents[agent.index].efforts.len();
-        agent.report = match &mut agent.play {
-            Play::Fixed(s) => s.report[agent.recommended][agent.signal],
+    for (agent, mut play, mut moves) in &mut agents {
+        let efforts = inst.agents[agent.0].efforts.len();
+        moves.report = match &mut *play {
+            Play::Fixed(s) => s.report[moves.recommended][moves.signal],
             Play::Learning {
                 reports, rng, signals, ..
-            } => reports[(agent.recommended * efforts + agent.effort) * *signals + agent.signal].draw(rng),
+            } => reports[(moves.recommended * efforts + moves.effort) * *signals + moves.signal].draw(rng),
         };
-        round.reports[agent.index] = agent.report;
+        round.reports[agent.0] = moves.report;
     }
 }
 
-fn decide(model: Res<Model>, mut round: ResMut<Round>, principal: Query<&Principal>) {
+fn decide(model: Res<Model>, mut round: ResMut<Round>, principal: Res<Principal>) {
     let inst = &model.0;
-    let Ok(principal) = principal.single() else { return };
     let r = inst.signals().encode(&round.reports);
     round.action = principal.mechanism.action(inst, round.recommended, r);
 }
 
-fn pay(model: Res<Model>, mut round: ResMut<Round>, principal: Query<&Principal>, mut agents: Query<&mut Agent>) {
+fn pay(
+    model: Res<Model>,
+    mut round: ResMut<Round>,
+    principal: Res<Principal>,
+    mut agents: Query<(&Agent, &mut Play, &Moves, &mut Payoff)>,
+) {
     let inst = &model.0;
-    let Ok(principal) = principal.single() else { return };
     let r = inst.signals().encode(&round.reports);
     let mut total = 0.0;
-    for mut agent in &mut agents {
-        let agent = &mut *agent;
-        agent.payment = principal
+    for (agent, mut play, moves, mut payoff) in &mut agents {
+        let index = agent.0;
+        payoff.payment = principal
             .mechanism
-            .payment(inst, agent.index, round.recommended, r, round.state);
-        total += agent.payment;
+            .payment(inst, index, round.recommended, r, round.state);
+        total += payoff.payment;
         if let Play::Learning {
             efforts,
             reports,
@@ -263,41 +278,46 @@ fn pay(model: Res<Model>, mut round: ResMut<Round>, principal: Query<&Principal>
             reward_offset,
             reward_scale,
             ..
-        } = &mut agent.play
+        } = &mut *play
         {
-            let reward = ((agent.payment - agent.cost + *reward_offset) / *reward_scale).clamp(0.0, 1.0);
-            efforts[agent.recommended].update(agent.effort, reward);
+            let reward = ((payoff.payment - payoff.cost + *reward_offset) / *reward_scale).clamp(0.0, 1.0);
+            efforts[moves.recommended].update(moves.effort, reward);
             let cap = *reward_scale - *reward_offset;
             let counterfactual: Vec<f64> = (0..*signals)
                 .map(|x| {
-                    let alternative = inst.signals().with_digit(r, agent.index, x);
+                    let alternative = inst.signals().with_digit(r, index, x);
                     principal
                         .mechanism
-                        .payment(inst, agent.index, round.recommended, alternative, round.state)
+                        .payment(inst, index, round.recommended, alternative, round.state)
                         / cap
                 })
                 .collect();
             let n_efforts = efforts.len();
-            reports[(agent.recommended * n_efforts + agent.effort) * *signals + agent.signal].update(&counterfactual);
+            reports[(moves.recommended * n_efforts + moves.effort) * *signals + moves.signal].update(&counterfactual);
         }
     }
     round.principal_utility = inst.utility[round.action][round.state] - total;
 }
 
-fn record(mut round: ResMut<Round>, mut log: ResMut<Log>, agents: Query<&Agent>, progress: Res<Progress>) {
+fn record(
+    mut round: ResMut<Round>,
+    mut log: ResMut<Log>,
+    agents: Query<(&Agent, &Moves, &Payoff)>,
+    progress: Res<Progress>,
+) {
     let mut rows: Vec<InfoRow> = agents
         .iter()
-        .map(|a| InfoRow {
+        .map(|(agent, moves, payoff)| InfoRow {
             round: round.index,
-            agent: a.index,
-            recommended: a.recommended,
-            effort: a.effort,
-            signal: a.signal,
-            report: a.report,
+            agent: agent.0,
+            recommended: moves.recommended,
+            effort: moves.effort,
+            signal: moves.signal,
+            report: moves.report,
             state: round.state,
             action: round.action,
-            payment: a.payment,
-            cost: a.cost,
+            payment: payoff.payment,
+            cost: payoff.cost,
             principal_utility: round.principal_utility,
         })
         .collect();
@@ -333,8 +353,8 @@ pub struct InformationSetup {
 pub fn run_information(setup: InformationSetup) -> Result<Vec<InfoRow>> {
     let inst = setup.instance;
     let n = inst.n_agents();
-    let mut world = World::new();
-    world.spawn(Principal {
+    let mut world = phase_world();
+    world.insert_resource(Principal {
         mechanism: setup.mechanism,
     });
     let max_cost = inst
@@ -378,16 +398,7 @@ pub fn run_information(setup: InformationSetup) -> Result<Vec<InfoRow>> {
                 )));
             }
         };
-        world.spawn(Agent {
-            index: i,
-            play,
-            recommended: 0,
-            effort: 0,
-            signal: 0,
-            report: 0,
-            payment: 0.0,
-            cost: 0.0,
-        });
+        world.spawn((Agent(i), play, Moves::default(), Payoff::default()));
     }
     world.insert_resource(Round {
         index: 0,
@@ -409,7 +420,7 @@ pub fn run_information(setup: InformationSetup) -> Result<Vec<InfoRow>> {
         .initialize(&mut world)
         .map_err(|e| Error::Run(format!("information schedule did not build: {e}")))?;
     for _ in 0..setup.rounds {
-        schedule.run(&mut world);
+        run_phases(&mut schedule, &mut world)?;
     }
     Ok(std::mem::take(&mut world.resource_mut::<Log>().0))
 }

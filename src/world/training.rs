@@ -1,19 +1,20 @@
-//! The training World: the tournament World's tables, seats and phases, plus one learner
-//! participant whose decisions are made by a batched system. Every table waiting on the
-//! learner is answered by ONE forward pass (`decide_learner`); each table keeps the learner's
-//! trajectory for the current round, and `collect` closes it when the round ends: the reward
-//! of the learner's last decision is the round's payoff (coins change only at the end of a
-//! round, so whatever the other seats did in between reaches the learner there), scaled by the
-//! game's largest possible return.
-
-use std::sync::Mutex;
+//! The training World: the tournament World's tables, seats and phases, with one participant's
+//! seats marked `LearnerSeat` and answered by a learner in batches. Every table waiting on the
+//! learner is answered by ONE forward pass (`learn`); each table keeps the learner's
+//! trajectory for the current round, and `close` ends it when the round ends: the reward of
+//! the learner's last decision is the round's payoff (coins change only at the end of a round,
+//! so whatever the other seats did in between reaches the learner there), scaled by the
+//! game's largest possible return. Tables advance one step per schedule run (`Pace::Step`),
+//! in turn on the calling thread (a step is too little work to hand to another), so the
+//! learner's batches and rollouts are those of the lock-step World this replaced.
 
 use bevy_ecs::prelude::*;
 use mechsim_agents::{Batch, Learner, Rollout};
 
 use super::{
-    Config, DecisionLog, Failure, GameRes, PolicyFactory, Progress, Remaining, Rotation, RoundLog, RoundRow, Table,
-    apply, deal, decide, phase_schedule, request, settle, spawn_seats,
+    Cancel, Exclusive, GameRes, LearnerSeat, Pace, Phase, PolicyFactory, Progress, Remaining, RemoteSeat, Rotation,
+    Round, RoundRow, Rules, SeatMap, Table, TableRows, TableSpec, Tallies, phase_world, run_phases, spawn_table,
+    tournament_schedule,
 };
 use crate::core::error::{Error, Result};
 use crate::core::game::{State, Turn};
@@ -22,7 +23,7 @@ use crate::core::tournament::Tournament;
 
 /// The learner, shared by every table of the World.
 #[derive(Resource)]
-struct LearnerRes(Mutex<Box<dyn Learner>>);
+struct LearnerRes(Exclusive<Box<dyn Learner>>);
 
 /// Finished trajectories waiting for the next update.
 #[derive(Resource)]
@@ -45,6 +46,11 @@ struct Trajectory {
     rng: SimRng,
 }
 
+/// Rounds settled since the last collection, in settling order (tables in index order
+/// within a schedule run).
+#[derive(Resource, Default)]
+struct RoundLog(Vec<RoundRow>);
+
 /// Reward scale and shapes.
 #[derive(Resource)]
 struct Shapes {
@@ -53,50 +59,51 @@ struct Shapes {
     reward_scale: f32,
 }
 
-fn decide_learner<G: Tournament>(
-    config: Res<Config>,
+/// The participant whose seat at this table is the learner's.
+fn learner_of(map: &SeatMap, learners: &Query<(), With<LearnerSeat>>) -> Option<usize> {
+    map.0.iter().position(|seat| learners.contains(*seat))
+}
+
+fn learn<G: Tournament>(
     shapes: Res<Shapes>,
-    learner: Res<LearnerRes>,
-    mut failure: ResMut<Failure>,
-    mut tables: Query<(&mut Table<G>, &mut Trajectory)>,
-) {
-    let Some(me) = config.learner else { return };
+    rules: Res<Rules>,
+    mut learner: ResMut<LearnerRes>,
+    mut tables: Query<(&Table, &mut Round<G>, &mut Tallies, &SeatMap, &mut Trajectory)>,
+    learners: Query<(), With<LearnerSeat>>,
+) -> bevy_ecs::error::Result {
+    let mut waiting: Vec<_> = tables
+        .iter_mut()
+        .filter(|(_, round, _, map, _)| {
+            !round.moved
+                && round
+                    .state
+                    .as_ref()
+                    .is_some_and(|s| matches!(s.turn(), Turn::Player(p) if learners.contains(map.0[round.players[p]])))
+        })
+        .collect();
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    waiting.sort_by_key(|(table, ..)| table.index);
     let mut batch = Batch::new(shapes.obs_len, shapes.num_actions);
-    let mut waiting = Vec::new();
-    let mut uniforms = Vec::new();
+    let mut uniforms = Vec::with_capacity(waiting.len());
     let mut obs = vec![0f32; shapes.obs_len];
     let mut legal = Vec::new();
-    for (entity_index, (table, mut trajectory)) in tables.iter_mut().enumerate() {
-        let Some(state) = table.state.as_ref() else { continue };
-        let Turn::Player(player) = state.turn() else { continue };
-        if table.players[player] != me {
-            continue;
-        }
-        if let Err(e) = crate::policies::learned::encode_decision(state, player, &mut obs, &mut legal, &mut batch) {
-            failure.0 = Some(format!("table {}: {e}", table.index));
-            return;
-        }
+    for (table, round, _, _, trajectory) in &mut waiting {
+        let state = round.state.as_ref().expect("waiting on the learner");
+        let Turn::Player(player) = state.turn() else {
+            unreachable!("waiting on the learner")
+        };
+        crate::policies::learned::encode_decision(state, player, &mut obs, &mut legal, &mut batch)
+            .map_err(|e| Error::Run(format!("table {}: {e}", table.index)))?;
         uniforms.push(trajectory.rng.unit());
-        waiting.push(entity_index);
     }
-    if waiting.is_empty() {
-        return;
-    }
-    let decisions = {
-        let mut guard = learner.0.lock().unwrap_or_else(|p| p.into_inner());
-        match guard.act(&batch, &uniforms, false) {
-            Ok(d) => d,
-            Err(e) => {
-                failure.0 = Some(format!("learner: {e}"));
-                return;
-            }
-        }
-    };
-    let mut row = 0;
-    for (entity_index, (mut table, mut trajectory)) in tables.iter_mut().enumerate() {
-        if waiting.get(row) != Some(&entity_index) {
-            continue;
-        }
+    let decisions = learner
+        .0
+        .get()
+        .act(&batch, &uniforms, false)
+        .map_err(|e| Error::Run(format!("learner: {e}")))?;
+    for (row, (_, mut round, mut tallies, _, mut trajectory)) in waiting.into_iter().enumerate() {
         let d = decisions[row];
         trajectory.steps.push(Step {
             observation: batch.observation(row).to_vec(),
@@ -105,28 +112,33 @@ fn decide_learner<G: Tournament>(
             log_prob: d.log_prob,
             value: d.value,
         });
-        if let Some(slot) = table.tallies.get_mut(me) {
-            slot.decisions += 1;
+        let round = &mut *round;
+        let state = round.state.as_mut().expect("waiting on the learner");
+        if let Turn::Player(player) = state.turn()
+            && let Some(tally) = tallies.0.get_mut(round.players[player])
+        {
+            tally.decisions += 1;
         }
-        table.pending = Some(d.action);
-        row += 1;
+        state.apply_action(d.action);
+        round.moved = rules.pace == Pace::Step;
     }
+    Ok(())
 }
 
-fn collect<G: Tournament>(
-    config: Res<Config>,
+fn close<G: Tournament>(
     shapes: Res<Shapes>,
     mut rollout: ResMut<RolloutRes>,
-    mut tables: Query<(&Table<G>, &mut Trajectory)>,
+    mut tables: Query<(&Round<G>, &SeatMap, &mut Trajectory)>,
+    learners: Query<(), With<LearnerSeat>>,
 ) {
-    let Some(me) = config.learner else { return };
-    for (table, mut trajectory) in &mut tables {
-        let Some(state) = table.state.as_ref() else { continue };
+    for (round, map, mut trajectory) in &mut tables {
+        let Some(state) = round.state.as_ref() else { continue };
         if !state.is_terminal() {
             continue;
         }
         let steps = std::mem::take(&mut trajectory.steps);
-        let Some(player) = table.players.iter().position(|p| *p == me) else {
+        let Some(me) = learner_of(map, &learners) else { continue };
+        let Some(player) = round.players.iter().position(|p| *p == me) else {
             continue;
         };
         let payoff = state.returns().get(player).copied().unwrap_or(0.0) as f32 / shapes.reward_scale;
@@ -144,6 +156,17 @@ fn collect<G: Tournament>(
             // games; the win in the board games).
             r.outcomes.push(if payoff > 0.0 { 1.0 } else { 0.0 });
         }
+    }
+}
+
+/// Moves the rows settled in this run out of the tables (decision rows are not kept).
+fn record(mut log: ResMut<RoundLog>, mut tables: Query<(&Table, &mut TableRows)>) {
+    let mut settled: Vec<_> = tables.iter_mut().filter(|(_, rows)| !rows.rounds.is_empty()).collect();
+    settled.sort_by_key(|(table, _)| table.index);
+    for (_, mut rows) in settled {
+        log.0.append(&mut rows.rounds);
+        rows.decisions.clear();
+        rows.round_start = 0;
     }
 }
 
@@ -175,100 +198,96 @@ impl TrainingWorld {
     /// Builds the World around `learner`.
     pub fn new<G: Tournament + Clone>(setup: TrainingSetup<G>, learner: Box<dyn Learner>) -> Result<Self> {
         let participants = setup.labels.len();
-        let mut world = World::new();
-        for t in 0..setup.tables.max(1) {
-            let table_seed = derive_seed(setup.seed, Stream::Table, t as u64);
-            let seats = spawn_seats::<G>(&mut world, (setup.make_policies)()?, t, table_seed, &setup.labels)?;
-            world.spawn((
-                Table::<G> {
-                    index: t,
-                    seed: table_seed,
-                    ledger: setup.game.new_ledger(participants),
-                    state: None,
-                    chance_rng: SimRng::new(table_seed),
-                    players: Vec::new(),
-                    seats,
-                    round: 0,
-                    rounds_total: u64::MAX,
-                    pending: None,
-                    tallies: Vec::new(),
-                },
-                Trajectory {
-                    steps: Vec::new(),
-                    rng: SimRng::new(derive_seed(
-                        table_seed,
-                        Stream::Seat,
-                        setup.learner_participant as u64 ^ 0xA11CE,
-                    )),
-                },
-            ));
+        let tables = setup.tables.max(1);
+        let mut world = phase_world();
+        for t in 0..tables {
+            let seed = derive_seed(setup.seed, Stream::Table, t as u64);
+            let spec = TableSpec {
+                game: &setup.game,
+                index: t,
+                seed,
+                rounds: u64::MAX,
+                policies: (setup.make_policies)()?,
+                labels: &setup.labels,
+                remote: &[],
+                learner: Some(setup.learner_participant),
+            };
+            let table = spawn_table(&mut world, spec)?;
+            world.entity_mut(table).insert(Trajectory {
+                steps: Vec::new(),
+                rng: SimRng::new(derive_seed(
+                    seed,
+                    Stream::Seat,
+                    setup.learner_participant as u64 ^ 0xA11CE,
+                )),
+            });
         }
-        world.insert_resource(Shapes {
+        let shapes = Shapes {
             obs_len: setup.game.observation_len(),
             num_actions: setup.game.num_distinct_actions(),
             reward_scale: setup.game.max_utility().max(f64::MIN_POSITIVE) as f32,
-        });
+        };
+        world.insert_resource(RolloutRes(Rollout::new(shapes.obs_len, shapes.num_actions)));
+        world.insert_resource(shapes);
         world.insert_resource(GameRes(setup.game));
-        world.insert_resource(Config {
+        world.insert_resource(Rules {
             rotation: setup.rotation,
             participants,
+            tables,
             abort_on_illegal: false,
             labels: setup.labels,
-            learner: Some(setup.learner_participant),
+            pace: Pace::Step,
         });
-        world.insert_resource(LearnerRes(Mutex::new(learner)));
+        world.insert_resource(LearnerRes(Exclusive::new(learner)));
         world.insert_resource(RoundLog::default());
-        world.insert_resource(DecisionLog::default());
         world.insert_resource(Remaining(u64::MAX));
-        world.insert_resource(Failure::default());
         world.insert_resource(Progress(std::sync::Arc::new(|_| {})));
-        let shapes = world.resource::<Shapes>();
-        let rollout = Rollout::new(shapes.obs_len, shapes.num_actions);
-        world.insert_resource(RolloutRes(rollout));
-        let mut schedule = phase_schedule();
-        schedule.add_systems(
-            (
-                deal::<G>,
-                request::<G>,
-                decide::<G>,
-                decide_learner::<G>,
-                apply::<G>,
-                collect::<G>,
-                settle::<G>,
-            )
-                .chain(),
-        );
+        world.insert_resource(Cancel(std::sync::Arc::default()));
+        let mut schedule = tournament_schedule::<G>();
+        schedule.add_systems((
+            learn::<G>.in_set(Phase::Learn),
+            close::<G>.in_set(Phase::Close),
+            record.in_set(Phase::Record),
+        ));
         schedule
             .initialize(&mut world)
             .map_err(|e| Error::Run(format!("training schedule did not build: {e}")))?;
         Ok(TrainingWorld { world, schedule })
     }
 
+    /// Marks the seats of the participants flagged in `remote` (external agents) so that each
+    /// hears every table's request before it is asked for an answer.
+    pub fn with_remote_seats(mut self, remote: &[bool]) -> Self {
+        let mut seats = self
+            .world
+            .query_filtered::<(Entity, &super::Seat), Without<LearnerSeat>>();
+        let marked: Vec<Entity> = seats
+            .iter(&self.world)
+            .filter(|(_, seat)| remote.get(seat.participant).copied().unwrap_or(false))
+            .map(|(entity, _)| entity)
+            .collect();
+        for entity in marked {
+            self.world.entity_mut(entity).insert(RemoteSeat);
+        }
+        self
+    }
+
     /// Plays until at least `transitions` learner transitions of finished rounds are ready,
     /// and returns them with the rounds played meanwhile.
     pub fn collect(&mut self, transitions: usize) -> Result<(Rollout, Vec<RoundRow>)> {
         while self.world.resource::<RolloutRes>().0.len() < transitions {
-            self.schedule.run(&mut self.world);
-            if let Some(message) = self.world.resource_mut::<Failure>().0.take() {
-                return Err(Error::Run(message));
-            }
+            run_phases(&mut self.schedule, &mut self.world)?;
         }
         let shapes = self.world.resource::<Shapes>();
         let empty = Rollout::new(shapes.obs_len, shapes.num_actions);
         let rollout = std::mem::replace(&mut self.world.resource_mut::<RolloutRes>().0, empty);
         let rounds = std::mem::take(&mut self.world.resource_mut::<RoundLog>().0);
-        self.world.resource_mut::<DecisionLog>().0.clear();
         Ok((rollout, rounds))
     }
 
     /// The learner, for updates and checkpoints between collections.
     pub fn learner(&mut self) -> &mut Box<dyn Learner> {
-        self.world
-            .resource_mut::<LearnerRes>()
-            .into_inner()
-            .0
-            .get_mut()
-            .unwrap_or_else(|p| p.into_inner())
+        self.world.resource_mut::<LearnerRes>().into_inner().0.get()
     }
 }
 
@@ -280,7 +299,7 @@ mod tests {
     use crate::games::dhumbal::{Dhumbal, DhumbalRules};
     use crate::policies::random::RandomPolicy;
     use mechsim_agents::{AgentError, Decision, UniformLearner, UpdateStats};
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
 
     /// A uniform learner that records the size of every batch it is asked.
     struct Counting {
@@ -376,11 +395,15 @@ mod tests {
     }
 
     #[test]
-    fn collection_is_reproducible() {
-        let run = || {
-            let mut w = world(8, 5, Arc::new(Mutex::new(Vec::new())));
-            w.collect(500).unwrap().0
+    fn collection_is_reproducible_at_any_thread_count() {
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let mut w = world(8, 5, Arc::new(Mutex::new(Vec::new())));
+                w.collect(500).unwrap().0
+            })
         };
-        assert_eq!(run(), run());
+        assert_eq!(run(1), run(1));
+        assert_eq!(run(1), run(2));
     }
 }
