@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 
 use crate::analysis::tournament::{ParticipantSummary, TournamentSummary};
 use crate::core::error::{Error, Result};
+use crate::core::tournament::MetricValue;
 use crate::runner::information::{InformationPlan, OnlineResult, SimulationResult};
 use crate::runner::solve::{SolvePlan, SolveResult};
 use crate::runner::training::{TrainingPlan, TrainingResult};
@@ -129,6 +130,48 @@ pub(crate) fn write_json(path: &Path, value: &Value) -> Result<()> {
     fs::write(path, text).map_err(|e| Error::io("cannot write", path, e))
 }
 
+/// A CSV row built field by field in reused buffers: the tournament files have a row per
+/// round and seat, so no row allocates.
+struct RowWriter {
+    record: csv::ByteRecord,
+    field: String,
+}
+
+impl RowWriter {
+    fn new() -> Self {
+        RowWriter {
+            record: csv::ByteRecord::new(),
+            field: String::new(),
+        }
+    }
+
+    /// Appends a field as `Display` writes it (the same text `to_string` gives).
+    fn push(&mut self, value: impl std::fmt::Display) {
+        use std::fmt::Write as _;
+        self.field.clear();
+        let _ = write!(self.field, "{value}");
+        self.record.push_field(self.field.as_bytes());
+    }
+}
+
+/// Writes `rows` (each filling a `RowWriter`) under `header` into `path`.
+fn write_rows<T>(
+    path: &Path,
+    header: &[String],
+    rows: impl Iterator<Item = T>,
+    mut fill: impl FnMut(&mut RowWriter, T),
+) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).map_err(|e| csv_error(path, e))?;
+    w.write_record(header).map_err(|e| csv_error(path, e))?;
+    let mut row = RowWriter::new();
+    for item in rows {
+        row.record.clear();
+        fill(&mut row, item);
+        w.write_byte_record(&row.record).map_err(|e| csv_error(path, e))?;
+    }
+    w.flush().map_err(|e| Error::io("cannot write", path, e))
+}
+
 /// Writes `rounds.csv` (reproducible).
 pub fn write_rounds_csv(path: &Path, plan: &TournamentPlan, result: &TournamentResult) -> Result<()> {
     let mut header: Vec<String> = ["scenario", "seed", "table", "round", "seat", "label", "policy"]
@@ -136,46 +179,48 @@ pub fn write_rounds_csv(path: &Path, plan: &TournamentPlan, result: &TournamentR
         .to_vec();
     header.extend(result.columns.iter().map(|c| c.to_string()));
     header.extend(["decisions", "illegal_actions", "faults", "forfeited"].map(String::from));
-    let rows = result.replicates.iter().flat_map(|rep| {
-        rep.rows.iter().map(move |r| {
-            let seat = &plan.seats[r.participant];
-            let mut row = vec![
-                plan.scenario.clone(),
-                rep.seed.to_string(),
-                r.table.to_string(),
-                r.round.to_string(),
-                r.participant.to_string(),
-                seat.label.clone(),
-                seat.policy.clone(),
-            ];
-            row.extend(r.metrics.values.iter().map(|(_, v)| v.to_csv_field()));
-            row.push(r.decisions.to_string());
-            row.push(r.illegal_actions.to_string());
-            row.push(r.faults.to_string());
-            row.push(r.forfeited.to_string());
-            row
-        })
-    });
-    write_csv(path, &header, rows)
+    let rows = result
+        .replicates
+        .iter()
+        .flat_map(|rep| rep.rows.iter().map(move |r| (rep.seed, r)));
+    write_rows(path, &header, rows, |row, (seed, r)| {
+        let seat = &plan.seats[r.participant];
+        row.push(&plan.scenario);
+        row.push(seed);
+        row.push(r.table);
+        row.push(r.round);
+        row.push(r.participant);
+        row.push(&seat.label);
+        row.push(&seat.policy);
+        for (_, value) in &r.metrics.values {
+            match value {
+                MetricValue::Int(v) => row.push(v),
+                MetricValue::Float(v) => row.push(v),
+                MetricValue::Bool(v) => row.push(v),
+            }
+        }
+        row.push(r.decisions);
+        row.push(r.illegal_actions);
+        row.push(r.faults);
+        row.push(r.forfeited);
+    })
 }
 
 fn write_timing_csv(path: &Path, plan: &TournamentPlan, result: &TournamentResult) -> Result<()> {
     let header = ["scenario", "seed", "table", "round", "seat", "decisions", "decision_ns"].map(String::from);
-    let name = &plan.scenario;
-    let rows = result.replicates.iter().flat_map(|rep| {
-        rep.rows.iter().map(move |r| {
-            vec![
-                name.clone(),
-                rep.seed.to_string(),
-                r.table.to_string(),
-                r.round.to_string(),
-                r.participant.to_string(),
-                r.decisions.to_string(),
-                r.decision_ns.to_string(),
-            ]
-        })
-    });
-    write_csv(path, &header, rows)
+    let rows = result
+        .replicates
+        .iter()
+        .flat_map(|rep| rep.rows.iter().map(move |r| (rep.seed, r)));
+    write_rows(path, &header, rows, |row, (seed, r)| {
+        row.push(&plan.scenario);
+        row.push(seed);
+        row.push(r.table);
+        row.push(r.round);
+        row.push(r.participant);
+        row.push(r.decisions);
+        row.push(r.decision_ns);
+    })
 }
 
 /// Writes `decisions.csv`: one row per search decision and per external agent's answer
