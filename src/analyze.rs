@@ -417,6 +417,20 @@ pub(crate) fn summary_section(dir: &Path, kind: &str, index: usize) -> Result<Se
     })
 }
 
+/// Draws one sweep chart into `scratch` and returns its file name and SVG text.
+fn sweep_chart(
+    scratch: &Path,
+    file: String,
+    title: &str,
+    x_name: &str,
+    y_name: &str,
+    series: &[plot::BandSeries],
+) -> Result<(String, String)> {
+    let chart = scratch.join(&file);
+    plot::sweep_svg(&chart, title, x_name, y_name, series)?;
+    Ok((file, read_text(&chart)?))
+}
+
 /// A sweep's section with its table (`sweep.csv`) and no chart yet.
 fn sweep_table(dir: &Path, header: &[String], rows: &[csv::StringRecord]) -> Section {
     let (mut markdown, mut html) = (String::new(), String::new());
@@ -487,15 +501,8 @@ fn sweep_section(dir: &Path, manifest: &Value, scratch: &Path, index: usize) -> 
                 s.1.sort_by(|a, b| a.0.total_cmp(&b.0));
             }
             let file = format!("sweep_{}_{index}.svg", metric.replace(' ', "_"));
-            let chart = scratch.join(&file);
-            plot::sweep_svg(
-                &chart,
-                &format!("{metric} vs {} (95% intervals)", settings[xi]),
-                &settings[xi],
-                metric,
-                &series,
-            )?;
-            charts.push((file, read_text(&chart)?));
+            let title = format!("{metric} vs {} (95% intervals)", settings[xi]);
+            charts.push(sweep_chart(scratch, file, &title, &settings[xi], metric, &series)?);
         }
     }
     section.charts = charts;
@@ -560,15 +567,8 @@ fn kind_sweep_section(
                 s.1.sort_by(|a, b| a.0.total_cmp(&b.0));
             }
             let file = format!("sweep_{}_{index}.svg", metric.replace(['/', ' ', '.'], "_"));
-            let chart = scratch.join(&file);
-            plot::sweep_svg(
-                &chart,
-                &format!("{} vs {} (mean over replicates, 95% intervals)", metric, settings[xi]),
-                &settings[xi],
-                metric,
-                &series,
-            )?;
-            charts.push((file, read_text(&chart)?));
+            let title = format!("{metric} vs {} (mean over replicates, 95% intervals)", settings[xi]);
+            charts.push(sweep_chart(scratch, file, &title, &settings[xi], metric, &series)?);
         }
     }
     section.charts = charts;

@@ -18,7 +18,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
@@ -300,19 +300,11 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::rename(&tmp, path).map_err(|e| Error::io("cannot move into place", path, e))
 }
 
-fn progress(quiet: bool, total: u64, prefix: &str, unit: &str, todo: usize, all: usize) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
-    }
-    let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(&format!(
-        "{{prefix}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit}, eta {{eta}} {{msg}}"
-    )) {
-        b.set_style(style.progress_chars("=> "));
-    }
-    b.set_prefix(prefix.to_string());
-    b.set_message(format!("{todo} of {all} units to run"));
-    b
+/// The shared progress bar, saying how many of the units are left to run.
+fn progress(quiet: bool, total: u64, prefix: &str, unit: &'static str, todo: usize, all: usize) -> ProgressBar {
+    let bar = kinds::progress_bar(quiet, total, prefix, unit);
+    bar.set_message(format!("{todo} of {all} units to run"));
+    bar
 }
 
 /// Runs every unit not written yet, then writes `sweep.csv` and the manifest.
