@@ -130,7 +130,7 @@ fn tournament(c: &mut Criterion) {
     };
     // Both sides play the same games: the same payoffs, round by round.
     let result = entry.run_tournament(&plan, &options).expect("runs");
-    let pipeline: Vec<f64> = result.replicates[0].rows.iter().map(|r| r.metrics.payoff).collect();
+    let pipeline: Vec<f64> = result.replicates[0].rows.iter().map(|r| r.payoff).collect();
     assert_eq!(bare(&game, &plan, &mut heuristics()), pipeline, "same games");
 
     let dir = tempfile::tempdir().expect("a temporary directory");

@@ -21,6 +21,9 @@ use crate::core::error::{Error, Result};
 use crate::core::table::CsvInput;
 use crate::output::{Staging, plot};
 
+/// The `kind` in a report's manifest.
+const REPORT_KIND: &str = "report";
+
 fn read_text(path: &Path) -> Result<String> {
     fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))
 }
@@ -583,7 +586,8 @@ pub fn run(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> Result<String
         return Err(Error::Run("give at least one output directory".into()));
     }
     let target = out.unwrap_or_else(|| dirs[0].join("report"));
-    crate::output::check_output_dir(&target, force)?;
+    let inputs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
+    let _lock = crate::output::claim(&target, force, &inputs)?;
     let staging = Staging::new(&target)?;
     let mut sections = Vec::new();
     for (i, dir) in dirs.iter().enumerate() {
@@ -594,6 +598,12 @@ pub fn run(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> Result<String
         )
         .context_with(|| format!("{}: not JSON", manifest_path.display()))?;
         let kind = manifest["kind"].as_str().unwrap_or("").to_string();
+        if kind == REPORT_KIND {
+            return Err(Error::Run(format!(
+                "{} is a report mechsim wrote, not a run: analyze the run or sweep directory it came from",
+                dir.display()
+            )));
+        }
         let section = if kind == "sweep" {
             sweep_section(dir, &manifest, staging.path(), i)?
         } else if let Some(k) = crate::kinds::by_name(&kind) {
@@ -640,6 +650,20 @@ pub fn run(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> Result<String
     let json =
         serde_json::to_string_pretty(&json!({"sections": json_sections})).context_with(|| "report.json".to_string())?;
     write_text(&staging.path().join("report.json"), json + "\n")?;
+    let mut files = vec!["report.md", "report.html", "report.json"];
+    files.extend(
+        sections
+            .iter()
+            .flat_map(|s| s.charts.iter().map(|(name, _)| name.as_str())),
+    );
+    let manifest = json!({
+        "kind": REPORT_KIND,
+        "mechsim_version": env!("CARGO_PKG_VERSION"),
+        "inputs": dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>(),
+        "files": files,
+    });
+    let manifest = serde_json::to_string_pretty(&manifest).context_with(|| "manifest.json".to_string())?;
+    write_text(&staging.path().join("manifest.json"), manifest + "\n")?;
     staging.commit(force)?;
     Ok(format!(
         "wrote {}/{{report.md, report.html, report.json}} ({} section(s))",

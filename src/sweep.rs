@@ -1,10 +1,13 @@
 //! Sweeps: a scenario of any kind with a `[sweep]` table runs every cell of its grid (any
 //! scenario key, e.g. `"seats[1].iterations" = [100, 1000]`, `"game.rules" = ["paper",
 //! "traditional"]`, `"instance.payment_cap" = [1, 2]`) for `seeds` replicates. Each (cell,
-//! replicate) unit runs on the rayon pool and is written atomically as it finishes, so an
-//! interrupted sweep loses at most the units in flight; `resume` skips the units already
-//! there, and an interrupted sweep resumed ends with exactly the files of an uninterrupted
-//! one.
+//! replicate) unit runs on one of `threads` workers, each taking the next unit when it
+//! finishes one, and is written atomically as it finishes, so an interrupted sweep loses at
+//! most the units in flight; `resume` skips the units already there, and an interrupted
+//! sweep resumed ends with exactly the files of an uninterrupted one. Each unit's
+//! fingerprint (what it computes and with which mechsim) is written beside it
+//! (`units/<cell>-r0000.fingerprint`): resuming over units of another version of the sweep
+//! is refused, naming them. Grids have at most `MAX_CELLS` cells and `MAX_UNITS` units.
 //!
 //! Tournaments: a unit is one replicate's rows (`units/<cell>-r0000.csv`), exactly that
 //! replicate's rows when the cell runs alone; each cell's `cells/<cell>/rounds.csv` merges
@@ -19,7 +22,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indicatif::ProgressBar;
-use rayon::prelude::*;
 use serde_json::{Value, json};
 
 use crate::analysis::stats::{Z95, mean_interval, wilson_interval};
@@ -31,6 +33,11 @@ use crate::output;
 use crate::registry;
 use crate::runner::RunOptions;
 use crate::scenario::{self, Scenario};
+
+/// The most cells a grid may have.
+pub const MAX_CELLS: usize = 100_000;
+/// The most units (cells x seeds) a sweep may have.
+pub const MAX_UNITS: usize = 10_000_000;
 
 /// One step of a key path.
 enum Step {
@@ -116,6 +123,22 @@ struct Cell {
 }
 
 impl Cell {
+    /// What unit `r` of this cell computes, with the mechsim that computes it: a unit
+    /// written under another fingerprint belongs to another version of the sweep.
+    fn fingerprint(&self, r: usize) -> String {
+        let mut table = self.table.clone();
+        // The replicate count is not part of a unit: adding seeds keeps the units there.
+        table.remove("seeds");
+        let text = toml::to_string(&table).unwrap_or_default();
+        let key = format!(
+            "mechsim {} {}\ncell {}\nreplicate {r}\n{text}",
+            env!("CARGO_PKG_VERSION"),
+            option_env!("MECHSIM_GIT_COMMIT").unwrap_or(""),
+            self.name
+        );
+        scenario::file_hash(&key)
+    }
+
     fn label(&self) -> String {
         self.settings
             .iter()
@@ -180,6 +203,13 @@ fn cells(file: &Path) -> Result<(Vec<Cell>, usize)> {
     };
     let mut axes: Vec<(String, Vec<Step>, Vec<toml::Value>)> = Vec::new();
     for (key, values) in grid {
+        if key == "seeds" {
+            return Err(bad(
+                file,
+                "key `sweep.grid.\"seeds\"`: the replicates of every cell are `sweep.seeds`; the grid cannot vary them"
+                    .into(),
+            ));
+        }
         let steps = parse_path(key).ok_or_else(|| {
             bad(
                 file,
@@ -198,7 +228,29 @@ fn cells(file: &Path) -> Result<(Vec<Cell>, usize)> {
         axes.push((key.clone(), steps, values.clone()));
     }
     let replicate_rows = kinds::of(&base).sweep_units() == SweepUnits::ReplicateRows;
-    let total: usize = axes.iter().map(|a| a.2.len()).product();
+    let total = axes
+        .iter()
+        .try_fold(1usize, |n, a| n.checked_mul(a.2.len()))
+        .filter(|n| *n <= MAX_CELLS)
+        .ok_or_else(|| {
+            let sizes: Vec<String> = axes.iter().map(|a| a.2.len().to_string()).collect();
+            bad(
+                file,
+                format!(
+                    "the grid has {} cells; a sweep has at most {MAX_CELLS} (split it into several sweep files)",
+                    sizes.join(" x ")
+                ),
+            )
+        })?;
+    if total.saturating_mul(seeds) > MAX_UNITS {
+        return Err(bad(
+            file,
+            format!(
+                "{total} cells x {seeds} seeds is {} units; a sweep has at most {MAX_UNITS}",
+                total * seeds
+            ),
+        ));
+    }
     let mut out = Vec::with_capacity(total);
     for code in 0..total {
         let mut c = code;
@@ -290,14 +342,8 @@ pub struct SweepSummary {
     pub rows: Vec<Vec<String>>,
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!("{name}.partial"));
-    fs::write(&tmp, bytes).map_err(|e| Error::io("cannot write", &tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| Error::io("cannot move into place", path, e))
+    output::guard::write_atomic(path, bytes)
 }
 
 /// The shared progress bar, saying how many of the units are left to run.
@@ -318,45 +364,27 @@ pub fn run(request: &SweepRequest) -> Result<SweepSummary> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(format!("sweep-{stem}")));
-    if dir.exists() && !request.resume {
-        output::check_output_dir(&dir, request.force)?;
-        if request.force {
-            fs::remove_dir_all(&dir).map_err(|e| Error::io("cannot clear", &dir, e))?;
-        }
-    }
-    fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
-    let units: Vec<(usize, usize)> = (0..cells.len()).flat_map(|c| (0..seeds).map(move |r| (c, r))).collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(request.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| Error::Run(format!("cannot start worker threads: {e}")))?;
     let Some(first) = cells.first() else {
         return Err(bad(file, "the grid has no cells".into()));
     };
+    let _lock = claim(request, &dir, &first.scenario)?;
+    let units: Vec<(usize, usize)> = (0..cells.len()).flat_map(|c| (0..seeds).map(move |r| (c, r))).collect();
     let kind = first.scenario.kind.clone();
+    check_fingerprints(&dir, &cells, seeds)?;
+    // The manifest comes first: it marks the directory as this sweep's while units arrive.
+    write_manifest(&dir, file, &kind, &cells, seeds, units.len())?;
+    let units_dir = dir.join("units");
+    fs::create_dir_all(&units_dir).map_err(|e| Error::io("cannot create", &units_dir, e))?;
+    let threads = request
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
     let (ran, header, rows) = match kinds::of(&first.scenario).sweep_units() {
-        SweepUnits::ReplicateRows => run_replicate_units(request, &stem, &dir, &cells, seeds, &units, &pool)?,
-        SweepUnits::Runs => run_kind_units(request, &stem, &dir, &cells, &units, &pool)?,
+        SweepUnits::ReplicateRows => run_replicate_units(request, &stem, &dir, &cells, seeds, &units, threads)?,
+        SweepUnits::Runs => run_kind_units(request, &stem, &dir, &cells, &units, threads)?,
     };
     write_atomic(&dir.join("sweep.csv"), &csv_bytes(&header, &rows)?)?;
-    let manifest = json!({
-        "kind": "sweep",
-        "scenario_kind": kind,
-        "sweep_file": file.display().to_string(),
-        "cells": cells.iter().map(|c| json!({
-            "cell": c.name,
-            "settings": c.settings.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
-            "seeds": match c.scenario.tournament() {
-                Some(t) => json!(t.seeds),
-                None => json!((0..seeds).map(|r| replicate_seed(c.scenario.seed, r as u64)).collect::<Vec<_>>()),
-            },
-        })).collect::<Vec<_>>(),
-        "replicates_per_cell": seeds,
-        "units": units.len(),
-        "mechsim_version": env!("CARGO_PKG_VERSION"),
-    });
-    let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Run(format!("manifest: {e}")))? + "\n";
-    write_atomic(&dir.join("manifest.json"), text.as_bytes())?;
+    write_manifest(&dir, file, &kind, &cells, seeds, units.len())?;
     Ok(SweepSummary {
         name: stem,
         dir,
@@ -371,6 +399,173 @@ pub fn run(request: &SweepRequest) -> Result<SweepSummary> {
         header,
         rows,
     })
+}
+
+/// Claims the sweep's directory: refuses one mechsim did not write, locks it for the whole
+/// sweep, and without `resume` replaces (with `force`) or refuses what is there.
+fn claim(request: &SweepRequest, dir: &Path, base: &Scenario) -> Result<output::guard::OutputLock> {
+    use output::guard::{self, Holding};
+    let mut inputs = base.inputs();
+    inputs.push(request.file.clone());
+    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    guard::validate_target(dir, &inputs)?;
+    let lock = guard::OutputLock::acquire(dir)?;
+    match guard::holding(dir) {
+        Holding::Foreign(why) => {
+            return Err(Error::UnsafeOutput(
+                dir.to_path_buf(),
+                format!("{why}; mechsim only writes into directories it wrote (choose another --out)"),
+            ));
+        }
+        Holding::Ours if !request.resume => {
+            if !request.force {
+                return Err(Error::OutputExists(dir.to_path_buf()));
+            }
+            guard::remove_ours(dir)?;
+        }
+        Holding::Ours | Holding::Nothing => {}
+    }
+    guard::remove_stale(dir);
+    fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
+    Ok(lock)
+}
+
+fn write_manifest(dir: &Path, file: &Path, kind: &str, cells: &[Cell], seeds: usize, units: usize) -> Result<()> {
+    let manifest = json!({
+        "kind": "sweep",
+        "scenario_kind": kind,
+        "sweep_file": file.display().to_string(),
+        "cells": cells.iter().map(|c| json!({
+            "cell": c.name,
+            "settings": c.settings.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
+            "seeds": match c.scenario.tournament() {
+                Some(t) => json!(t.seeds),
+                None => json!((0..seeds).map(|r| replicate_seed(c.scenario.seed, r as u64)).collect::<Vec<_>>()),
+            },
+        })).collect::<Vec<_>>(),
+        "replicates_per_cell": seeds,
+        "units": units,
+        "mechsim_version": env!("CARGO_PKG_VERSION"),
+        "files": ["sweep.csv", "cells", "units"],
+    });
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Run(format!("manifest: {e}")))? + "\n";
+    write_atomic(&dir.join("manifest.json"), text.as_bytes())
+}
+
+/// `units/<cell>-r0000.fingerprint`: written before the unit's result is put in place.
+fn fingerprint_path(dir: &Path, cell: &Cell, r: usize) -> PathBuf {
+    dir.join("units").join(format!("{}-r{r:04}.fingerprint", cell.name))
+}
+
+/// Whether unit (cell, r) was written by this version of the sweep.
+fn fingerprint_matches(dir: &Path, cell: &Cell, r: usize) -> bool {
+    fs::read_to_string(fingerprint_path(dir, cell, r)).is_ok_and(|f| f.trim() == cell.fingerprint(r))
+}
+
+/// Refuses to resume over units that another version of the sweep (another scenario or
+/// another mechsim) wrote, naming them.
+fn check_fingerprints(dir: &Path, cells: &[Cell], seeds: usize) -> Result<()> {
+    let units_dir = dir.join("units");
+    let mut expected = std::collections::HashMap::new();
+    for cell in cells {
+        for r in 0..seeds {
+            expected.insert(format!("{}-r{r:04}", cell.name), (cell, r));
+        }
+    }
+    let mut foreign = Vec::new();
+    let mut results = Vec::new();
+    let entries = match fs::read_dir(&units_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("cannot read", &units_dir, e)),
+    };
+    for entry in entries {
+        let name = entry
+            .map_err(|e| Error::io("cannot read", &units_dir, e))?
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        if let Some(unit) = name.strip_suffix(".fingerprint") {
+            match expected.get(unit) {
+                Some((cell, r)) if fingerprint_matches(dir, cell, *r) => {}
+                _ => foreign.push(unit.to_string()),
+            }
+        } else if let Some(unit) = name.strip_suffix(".csv") {
+            results.push(unit.to_string());
+        }
+    }
+    // A result with no fingerprint was written before fingerprints existed.
+    for unit in results {
+        if !units_dir.join(format!("{unit}.fingerprint")).is_file() && !foreign.contains(&unit) {
+            foreign.push(unit);
+        }
+    }
+    for cell in cells {
+        for r in 0..seeds {
+            let unit = dir.join("cells").join(&cell.name).join(format!("r{r:04}"));
+            let name = format!("{}-r{r:04}", cell.name);
+            if unit.join("manifest.json").is_file()
+                && !fingerprint_path(dir, cell, r).is_file()
+                && !foreign.contains(&name)
+            {
+                foreign.push(name);
+            }
+        }
+    }
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    foreign.sort();
+    let shown: Vec<&str> = foreign.iter().take(5).map(String::as_str).collect();
+    let more = if foreign.len() > shown.len() {
+        format!(" and {} more", foreign.len() - shown.len())
+    } else {
+        String::new()
+    };
+    Err(Error::Run(format!(
+        "{}: units {}{more} were written by another version of this sweep (its scenario, grid or mechsim changed); \
+         resume it into a new --out, or pass --force to start over",
+        dir.display(),
+        shown.join(", ")
+    )))
+}
+
+/// Runs `unit` for every (cell, replicate) of `todo` on `threads` threads, each taking the
+/// next unit when it finishes one (no nesting, so any number of units fits the stack, and
+/// each is written as it finishes). Stops at the first failure and returns it.
+fn run_each(threads: usize, todo: &[(usize, usize)], unit: impl Fn(usize, usize) -> Result<()> + Sync) -> Result<()> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let first_error: Mutex<Option<(usize, Error)>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(todo.len()).max(1) {
+            scope.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(c, r)) = todo.get(i) else {
+                        break;
+                    };
+                    if let Err(e) = unit(c, r) {
+                        failed.store(true, Ordering::Relaxed);
+                        let mut slot = first_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        // The earliest unit's failure, whichever thread saw its own first.
+                        if slot.as_ref().is_none_or(|(at, _)| i < *at) {
+                            *slot = Some((i, e));
+                        }
+                    }
+                }
+            });
+        }
+    });
+    match first_error
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
 }
 
 fn csv_bytes(header: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>> {
@@ -397,16 +592,15 @@ fn run_replicate_units(
     cells: &[Cell],
     seeds: usize,
     units: &[(usize, usize)],
-    pool: &rayon::ThreadPool,
+    threads: usize,
 ) -> Result<Table> {
     let units_dir = dir.join("units");
-    fs::create_dir_all(&units_dir).map_err(|e| Error::io("cannot create", &units_dir, e))?;
     let unit_path = |c: usize, r: usize| units_dir.join(format!("{}-r{r:04}.csv", cells[c].name));
     let partial_path = |c: usize, r: usize| unit_path(c, r).with_extension("csv.partial");
     let todo: Vec<(usize, usize)> = units
         .iter()
         .copied()
-        .filter(|&(c, r)| !unit_path(c, r).is_file())
+        .filter(|&(c, r)| !(unit_path(c, r).is_file() && fingerprint_matches(dir, &cells[c], r)))
         .collect();
     // A unit's staging file left by a killed run is mechsim's own (named after the unit):
     // it is rewritten from scratch, so remove it first.
@@ -427,33 +621,32 @@ fn run_replicate_units(
         units.len(),
     );
     let progress = bar.clone();
-    pool.install(|| {
-        todo.par_iter().try_for_each(|&(c, r)| -> Result<()> {
-            let cell = &cells[c];
-            let Some(plan) = cell.scenario.tournament() else {
-                return Err(Error::Run(format!(
-                    "cell {} does not split into replicate rows",
-                    cell.name
-                )));
-            };
-            let mut unit = plan.clone();
-            unit.seeds = vec![plan.seeds[r]];
-            let entry = registry::game(&unit.game.name)
-                .ok_or_else(|| Error::Run(format!("game `{}` is not registered", unit.game.name)))?;
-            let progress = progress.clone();
-            let options = RunOptions {
-                threads: Some(1),
-                on_progress: Arc::new(move |n| progress.inc(n)),
-                ..RunOptions::default()
-            };
-            let result = entry.run_tournament(&unit, &options).map_err(|e| Error::Context {
-                context: format!("cell {} replicate {r}", cell.name),
-                cause: Box::new(e),
-            })?;
-            let (target, partial) = (unit_path(c, r), partial_path(c, r));
-            output::write_rounds_csv(&partial, &unit, &result)?;
-            fs::rename(&partial, &target).map_err(|e| Error::io("cannot move into place", &target, e))
-        })
+    run_each(threads, &todo, |c, r| {
+        let cell = &cells[c];
+        let Some(plan) = cell.scenario.tournament() else {
+            return Err(Error::Run(format!(
+                "cell {} does not split into replicate rows",
+                cell.name
+            )));
+        };
+        let mut unit = plan.clone();
+        unit.seeds = vec![plan.seeds[r]];
+        let entry = registry::game(&unit.game.name)
+            .ok_or_else(|| Error::Run(format!("game `{}` is not registered", unit.game.name)))?;
+        let progress = progress.clone();
+        let options = RunOptions {
+            threads: Some(1),
+            on_progress: Arc::new(move |n| progress.inc(n)),
+            ..RunOptions::default()
+        };
+        let result = entry.run_tournament(&unit, &options).map_err(|e| Error::Context {
+            context: format!("cell {} replicate {r}", cell.name),
+            cause: Box::new(e),
+        })?;
+        let (target, partial) = (unit_path(c, r), partial_path(c, r));
+        write_atomic(&fingerprint_path(dir, cell, r), cell.fingerprint(r).as_bytes())?;
+        output::write_rounds_csv(&partial, &unit, &result)?;
+        fs::rename(&partial, &target).map_err(|e| Error::io("cannot move into place", &target, e))
     })?;
     bar.finish_and_clear();
     // Merge: each cell's rounds.csv (header once, replicates in order) and the sweep table.
@@ -559,34 +752,23 @@ fn run_kind_units(
     dir: &Path,
     cells: &[Cell],
     units: &[(usize, usize)],
-    pool: &rayon::ThreadPool,
+    threads: usize,
 ) -> Result<Table> {
     let unit_dir = |c: usize, r: usize| dir.join("cells").join(&cells[c].name).join(format!("r{r:04}"));
     // A unit is complete when its directory is (the kind writes it through a staging
-    // directory and a rename).
+    // directory and a rename; `Staging` removes what killed runs left of one).
     let todo: Vec<(usize, usize)> = units
         .iter()
         .copied()
-        .filter(|&(c, r)| !unit_dir(c, r).join("manifest.json").is_file())
+        .filter(|&(c, r)| !(unit_dir(c, r).join("manifest.json").is_file() && fingerprint_matches(dir, &cells[c], r)))
         .collect();
-    // What a killed run left of a unit is mechsim's own: its staging directories
-    // (`.r0000.partial-<pid>`) and a unit directory without its manifest. The unit is run
-    // again from scratch, so remove them first.
     for &(c, r) in &todo {
         let unit = unit_dir(c, r);
-        let (Some(parent), Some(name)) = (unit.parent(), unit.file_name()) else {
-            continue;
-        };
-        let staging = format!(".{}.partial-", name.to_string_lossy());
-        if let Ok(entries) = fs::read_dir(parent) {
-            for entry in entries.flatten() {
-                if entry.file_name().to_string_lossy().starts_with(&staging) && entry.path().is_dir() {
-                    fs::remove_dir_all(entry.path()).map_err(|e| Error::io("cannot remove stale", entry.path(), e))?;
-                }
-            }
-        }
-        if unit.is_dir() {
-            fs::remove_dir_all(&unit).map_err(|e| Error::io("cannot remove incomplete", &unit, e))?;
+        if fs::symlink_metadata(&unit).is_ok() && !unit.join("manifest.json").is_file() {
+            return Err(Error::UnsafeOutput(
+                unit,
+                "it is where a unit of this sweep goes, and mechsim did not write it (move it away)".into(),
+            ));
         }
     }
     let bar = progress(
@@ -598,33 +780,32 @@ fn run_kind_units(
         units.len(),
     );
     let progress = bar.clone();
-    pool.install(|| {
-        todo.par_iter().try_for_each(|&(c, r)| -> Result<()> {
-            let cell = &cells[c];
-            let mut table = cell.table.clone();
-            let seed = replicate_seed(cell.scenario.seed, r as u64);
-            table.insert("seed".into(), toml::Value::Integer(seed as i64));
-            let scenario = Cell::parse(&request.file, &table, &cell.label())?;
-            let out_dir = unit_dir(c, r);
-            if let Some(parent) = out_dir.parent() {
-                fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
-            }
-            let unit = RunRequest {
-                file: request.file.clone(),
-                out_dir,
-                force: false,
-                threads: Some(1),
-                quiet: true,
-                device: mechsim_agents::DeviceKind::Cpu,
-                max_steps: None,
-            };
-            kinds::of(&scenario).run(&scenario, &unit).map_err(|e| Error::Context {
-                context: format!("cell {} replicate {r}", cell.name),
-                cause: Box::new(e),
-            })?;
-            progress.inc(1);
-            Ok(())
-        })
+    run_each(threads, &todo, |c, r| {
+        let cell = &cells[c];
+        let mut table = cell.table.clone();
+        let seed = replicate_seed(cell.scenario.seed, r as u64);
+        table.insert("seed".into(), toml::Value::Integer(seed as i64));
+        let scenario = Cell::parse(&request.file, &table, &cell.label())?;
+        let out_dir = unit_dir(c, r);
+        if let Some(parent) = out_dir.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+        }
+        let unit = RunRequest {
+            file: request.file.clone(),
+            out_dir,
+            force: false,
+            threads: Some(1),
+            quiet: true,
+            device: mechsim_agents::DeviceKind::Cpu,
+            max_steps: None,
+        };
+        write_atomic(&fingerprint_path(dir, cell, r), cell.fingerprint(r).as_bytes())?;
+        kinds::of(&scenario).run(&scenario, &unit).map_err(|e| Error::Context {
+            context: format!("cell {} replicate {r}", cell.name),
+            cause: Box::new(e),
+        })?;
+        progress.inc(1);
+        Ok(())
     })?;
     bar.finish_and_clear();
     let mut names: Vec<String> = Vec::new();

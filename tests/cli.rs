@@ -103,8 +103,14 @@ fn run_writes_every_output_and_prints_the_report() {
 fn an_existing_output_directory_is_refused_unless_forced() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "s.toml", SMALL);
-    fs::create_dir(dir.path().join("res")).unwrap();
-    fs::write(dir.path().join("res/old.csv"), "old").unwrap();
+    let out = mechsim(dir.path(), &["run", &file, "--out", "res", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // An older result of the same run, with a file the new one does not write.
+    fs::write(dir.path().join("res/decisions.csv"), "old").unwrap();
+    let manifest = dir.path().join("res/manifest.json");
+    let mut listed: serde_json::Value = serde_json::from_str(&fs::read_to_string(&manifest).unwrap()).unwrap();
+    listed["files"].as_array_mut().unwrap().push("decisions.csv".into());
+    fs::write(&manifest, listed.to_string()).unwrap();
     let out = mechsim(dir.path(), &["run", &file, "--out", "res", "--quiet"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -112,10 +118,10 @@ fn an_existing_output_directory_is_refused_unless_forced() {
         "{}",
         stderr(&out)
     );
-    assert!(dir.path().join("res/old.csv").exists(), "nothing touched");
+    assert!(dir.path().join("res/decisions.csv").exists(), "nothing touched");
     let out = mechsim(dir.path(), &["run", &file, "--out", "res", "--quiet", "--force"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(!dir.path().join("res/old.csv").exists(), "replaced, never mixed");
+    assert!(!dir.path().join("res/decisions.csv").exists(), "replaced, never mixed");
     assert!(dir.path().join("res/rounds.csv").exists());
     let leftovers: Vec<_> = fs::read_dir(dir.path())
         .unwrap()

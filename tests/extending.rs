@@ -176,15 +176,19 @@ fn a_toy_game_and_policy_play_from_a_scenario_like_built_in_ones() {
         panic!("a tournament")
     };
     let result = entry.run_tournament(plan, &RunOptions::default()).expect("runs");
-    let rows: Vec<_> = result.replicates.iter().flat_map(|r| &r.rows).collect();
+    let rows: Vec<_> = result
+        .replicates
+        .iter()
+        .flat_map(|r| r.rounds(result.columns))
+        .collect();
     assert_eq!(rows.len(), 2 * 40 * 2);
     // With 9 stones the first mover wins with perfect play: so must nim-perfect.
     let first_moves = rows
         .iter()
-        .filter(|r| r.participant == 0 && r.metrics.get("position") == Some(MetricValue::Int(0)));
+        .filter(|(r, m)| r.participant == 0 && m.get("position") == Some(MetricValue::Int(0)));
     let mut count = 0;
-    for r in first_moves {
-        assert!(r.metrics.won, "nim-perfect lost a round it started: {r:?}");
+    for (r, m) in first_moves {
+        assert!(m.won, "nim-perfect lost a round it started: {r:?}");
         count += 1;
     }
     assert_eq!(count, 40, "it starts every other round");

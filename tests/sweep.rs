@@ -58,7 +58,9 @@ fn cells_equal_their_own_runs_and_resuming_gives_the_same_files() {
     let o = mechsim(dir.path(), &["sweep", "s.toml", "--out", "full", "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let full = snapshot(&dir.path().join("full"));
-    assert_eq!(full.iter().filter(|(p, _)| p.starts_with("units/")).count(), 8);
+    let units = full.iter().filter(|(p, _)| p.starts_with("units/"));
+    assert_eq!(units.clone().filter(|(p, _)| p.ends_with(".csv")).count(), 8);
+    assert_eq!(units.filter(|(p, _)| p.ends_with(".fingerprint")).count(), 8);
     // The cell (traditional, 9 rounds) run alone with 2 seeds gives the same rounds.csv.
     let alone = SWEEP
         .split("[sweep]")
@@ -232,12 +234,26 @@ fn sweeps_of_other_kinds_keep_their_files_resume_and_tabulate_headlines() {
     let cut = dir.path().join("cut");
     fs::remove_dir_all(cut.join(format!("cells/{name}/r0001"))).unwrap();
     fs::remove_file(cut.join("sweep.csv")).unwrap();
-    // A killed run leaves a unit's staging directory, and a unit without its manifest.
-    let stale = cut.join(format!("cells/{name}/.r0001.partial-12345"));
+    // A killed run leaves a unit's staging directory (marked as mechsim's; its process,
+    // above the kernel's largest pid, is gone).
+    let stale = cut.join(format!("cells/{name}/.r0001.partial-4194399"));
     fs::create_dir_all(&stale).unwrap();
+    fs::write(stale.join(".mechsim-staging"), "").unwrap();
     fs::write(stale.join("rows.csv"), "half a file").unwrap();
+    // A unit directory mechsim did not write (no manifest) is never deleted: refused.
     let first = manifest["cells"][0]["cell"].as_str().unwrap();
-    fs::remove_file(cut.join(format!("cells/{first}/r0000/manifest.json"))).unwrap();
+    let unit = cut.join(format!("cells/{first}/r0000"));
+    let kept = cut.join("kept-r0000");
+    fs::rename(&unit, &kept).unwrap();
+    fs::create_dir(&unit).unwrap();
+    fs::write(unit.join("mine.txt"), "mine").unwrap();
+    let o = mechsim(dir.path(), &["sweep", "i.toml", "--out", "cut", "--resume"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("mechsim did not write it"), "{}", stderr(&o));
+    assert!(unit.join("mine.txt").is_file());
+    fs::remove_dir_all(&unit).unwrap();
+    fs::rename(&kept, &unit).unwrap();
+    fs::remove_dir_all(cut.join(format!("cells/{first}/r0000"))).unwrap();
     let o = mechsim(dir.path(), &["sweep", "i.toml", "--out", "cut", "--resume"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(

@@ -13,3 +13,4 @@ mod scenarios;
 mod scoring;
 mod support;
 mod sweep;
+mod trust;

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::stats;
-use crate::core::tournament::{MetricValue, SeatMetrics};
+use crate::core::tournament::{MetricValue, RoundMetrics};
 
 /// One participant's rounds, as the summariser needs them.
 pub struct ParticipantRounds<'a> {
@@ -14,7 +14,7 @@ pub struct ParticipantRounds<'a> {
     /// Registry policy name.
     pub policy: String,
     /// Its rounds, in a fixed order.
-    pub rounds: Vec<&'a SeatMetrics>,
+    pub rounds: Vec<RoundMetrics<'a>>,
     /// Decisions taken.
     pub decisions: u64,
     /// Wall time of those decisions.
@@ -102,7 +102,7 @@ pub struct TournamentSummary {
 }
 
 /// Computes a game's own summary metrics from one participant's rounds.
-pub type ExtraMetrics<'a> = dyn Fn(&[&SeatMetrics]) -> Vec<(&'static str, MetricValue)> + 'a;
+pub type ExtraMetrics<'a> = dyn Fn(&[RoundMetrics<'_>]) -> Vec<(&'static str, MetricValue)> + 'a;
 
 /// Summarises participants' rounds; `extra` computes the game's own metrics.
 pub fn summarize(
@@ -201,11 +201,12 @@ pub fn summarize(
 mod tests {
     use super::*;
 
-    fn round(won: bool, payoff: f64) -> SeatMetrics {
-        SeatMetrics {
+    fn round(won: bool, payoff: f64) -> RoundMetrics<'static> {
+        RoundMetrics {
+            columns: &[],
             won,
             payoff,
-            values: Vec::new(),
+            values: &[],
         }
     }
 
@@ -227,7 +228,7 @@ mod tests {
             ParticipantRounds {
                 label: "a".into(),
                 policy: "x".into(),
-                rounds: a.iter().collect(),
+                rounds: a.to_vec(),
                 decisions: 8,
                 decision_ns: 4_000_000,
                 illegal_actions: 0,
@@ -235,7 +236,7 @@ mod tests {
             ParticipantRounds {
                 label: "b".into(),
                 policy: "y".into(),
-                rounds: b.iter().collect(),
+                rounds: b.to_vec(),
                 decisions: 0,
                 decision_ns: 0,
                 illegal_actions: 0,

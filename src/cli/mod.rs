@@ -127,8 +127,7 @@ fn run_scenario(command: &str, scenario: &Scenario, request: &RunRequest) -> any
             kind.command()
         );
     }
-    output::check_output_dir(&request.out_dir, request.force)?;
-    let report = kind.run(scenario, request)?;
+    let report = kinds::run(scenario, request)?;
     if !request.quiet {
         out!("{report}")?;
     }
@@ -187,7 +186,14 @@ fn check(files: &[PathBuf]) -> anyhow::Result<()> {
     let mut failures = Vec::new();
     for file in files {
         match scenario::load(file) {
-            Ok(s) => outln!("ok: {} ({})", file.display(), kinds::of(&s).describe(&s.plan))?,
+            Ok(s) => {
+                let inputs = s.inputs();
+                let inputs: Vec<&std::path::Path> = inputs.iter().map(PathBuf::as_path).collect();
+                match output::guard::validate_target(&s.output_dir, &inputs) {
+                    Ok(()) => outln!("ok: {} ({})", file.display(), kinds::of(&s).describe(&s.plan))?,
+                    Err(e) => failures.push(format!("{}: {e}", file.display())),
+                }
+            }
             Err(e) => failures.push(e.to_string()),
         }
     }

@@ -45,6 +45,15 @@ pub enum Error {
         .0.display()
     )]
     OutputExists(PathBuf),
+    /// An output path mechsim refuses to write or replace (the second field says why).
+    #[error("refusing output directory {}: {}", .0.display(), .1)]
+    UnsafeOutput(PathBuf, String),
+    /// Another run is writing the same output directory.
+    #[error(
+        "output directory {} is being written by {holder}; wait for it to finish or choose another --out",
+        path.display()
+    )]
+    OutputBusy { path: PathBuf, holder: String },
     /// A CSV or JSON writer failed.
     #[error("cannot write {}: {message}", path.display())]
     Output {

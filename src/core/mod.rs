@@ -18,4 +18,4 @@ pub use game::{Action, Game, Resample, State, Turn};
 pub use params::{GameSpec, ParamKind, ParamSpec, ParamValue, Params};
 pub use policy::{DecisionNote, FaultOutcome, Policy, PolicyFault, RoundReport, SearchStats, SeatInfo};
 pub use rng::SimRng;
-pub use tournament::{MetricValue, SeatMetrics, Tournament};
+pub use tournament::{MetricValue, RoundMetrics, SeatMetrics, Tournament};

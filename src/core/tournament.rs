@@ -64,6 +64,25 @@ impl SeatMetrics {
     }
 }
 
+/// One participant's round as a run keeps it: the game's values without their names (the
+/// names are `columns`, the game's `record_columns`, the same for every row), so a run's
+/// rows hold no allocation of their own.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoundMetrics<'a> {
+    pub columns: &'static [&'static str],
+    pub won: bool,
+    pub payoff: f64,
+    pub values: &'a [MetricValue],
+}
+
+impl RoundMetrics<'_> {
+    /// The value of the named game-specific column.
+    pub fn get(&self, column: &str) -> Option<MetricValue> {
+        let at = self.columns.iter().position(|c| *c == column)?;
+        self.values.get(at).copied()
+    }
+}
+
 /// A game that can be played round after round at tournament tables.
 pub trait Tournament: Game {
     /// State kept at a table between rounds, indexed by participant.
@@ -84,7 +103,8 @@ pub trait Tournament: Game {
     ) -> (Self::State, Vec<usize>);
 
     /// Settles a terminal state: updates the ledger and returns one `SeatMetrics` per
-    /// player of the state (same order as `start_round`'s participant list).
+    /// player of the state (same order as `start_round`'s participant list), each with
+    /// `record_columns`' values in that order.
     fn settle_round(&self, ledger: &mut Self::Ledger, state: &Self::State, participants: &[usize]) -> Vec<SeatMetrics>;
 
     /// Names of the game-specific row columns (the header even when no row exists).
@@ -106,7 +126,7 @@ pub trait Tournament: Game {
     }
 
     /// Game-specific summary metrics of one participant over its rounds.
-    fn summary_metrics(&self, _rounds: &[&SeatMetrics]) -> Vec<(&'static str, MetricValue)> {
+    fn summary_metrics(&self, _rounds: &[RoundMetrics<'_>]) -> Vec<(&'static str, MetricValue)> {
         Vec::new()
     }
 }

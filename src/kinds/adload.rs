@@ -57,7 +57,7 @@ impl ScenarioKind for Adload {
 
     fn validate(&self, ctx: &Ctx<'_>) -> Result<Scenario> {
         let raw: RawAdload = ctx.read()?;
-        check_name(ctx, raw.name())?;
+        check_name(ctx, raw.name(), raw.output.as_ref())?;
         let seed = raw.seed();
         let plan = validate(ctx, &raw, seed)?;
         Ok(ctx.scenario(raw.name(), seed, Plan::Adload(Box::new(plan)), raw.output_dir()))

@@ -141,6 +141,15 @@ pub fn of(scenario: &Scenario) -> &'static dyn ScenarioKind {
 }
 
 /// The names of every kind.
+/// Runs `scenario` into `request.out_dir` and returns its report, after claiming the output
+/// directory (see `output::claim`): the whole run holds its lock.
+pub fn run(scenario: &Scenario, request: &RunRequest) -> Result<String> {
+    let inputs = scenario.inputs();
+    let inputs: Vec<&std::path::Path> = inputs.iter().map(PathBuf::as_path).collect();
+    let _lock = crate::output::claim(&request.out_dir, request.force, &inputs)?;
+    of(scenario).run(scenario, request)
+}
+
 pub fn names() -> Vec<&'static str> {
     KINDS.iter().map(|k| k.name()).collect()
 }

@@ -9,6 +9,8 @@
 //! - `manifest.json`: what ran, with which seeds and threads, when and for how long.
 
 pub mod adload;
+pub mod guard;
+mod lines;
 pub mod plot;
 
 use std::fs;
@@ -18,12 +20,14 @@ use serde_json::{Map, Value, json};
 
 use crate::analysis::tournament::{ParticipantSummary, TournamentSummary};
 use crate::core::error::{Error, Result};
-use crate::core::tournament::MetricValue;
+use crate::core::tournament::RoundMetrics;
 use crate::runner::information::{InformationPlan, OnlineResult, SimulationResult};
 use crate::runner::solve::{SolvePlan, SolveResult};
 use crate::runner::training::{TrainingPlan, TrainingResult};
 use crate::runner::{TournamentPlan, TournamentResult};
 use crate::scenario::Scenario;
+use crate::world::RoundRow;
+use lines::{Encoded, LineWriter};
 
 /// When and how a run happened (for the manifest).
 #[derive(Debug, Clone)]
@@ -40,16 +44,15 @@ pub struct RunInfo {
     pub command: Vec<String>,
 }
 
-/// Fails if `dir` exists and holds anything, unless `force`.
-pub fn check_output_dir(dir: &Path, force: bool) -> Result<()> {
-    if force || !dir.exists() {
-        return Ok(());
-    }
-    let mut entries = fs::read_dir(dir).map_err(|e| Error::io("cannot read output directory", dir, e))?;
-    if entries.next().is_some() {
-        return Err(Error::OutputExists(dir.to_path_buf()));
-    }
-    Ok(())
+/// Checks that `target` may receive a result: a directory of its own, holding none of
+/// `inputs`, free of other runs (the returned lock keeps it so until dropped), and empty or
+/// mechsim's to replace with `force`. Every command that writes a result calls it first.
+pub fn claim(target: &Path, force: bool, inputs: &[&Path]) -> Result<guard::OutputLock> {
+    guard::validate_target(target, inputs)?;
+    let lock = guard::OutputLock::acquire(target)?;
+    guard::check_replaceable(target, force)?;
+    guard::remove_stale(target);
+    Ok(lock)
 }
 
 /// A directory that becomes `target` on `commit`, or disappears on drop.
@@ -60,21 +63,25 @@ pub struct Staging {
 }
 
 impl Staging {
-    /// A fresh staging directory beside `target`.
+    /// A fresh staging directory beside `target` (`.<name>.partial-<pid>`, marked as
+    /// mechsim's, so the stale ones killed runs leave are recognised and removed).
     pub fn new(target: &Path) -> Result<Self> {
-        let parent = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+        let parent = guard::parent_of(target);
         fs::create_dir_all(parent).map_err(|e| Error::io("cannot create directory", parent, e))?;
-        let name = target
-            .file_name()
-            .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-        let path = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        guard::remove_stale(target);
+        let path = guard::sibling(target, "partial", std::process::id());
         if path.exists() {
+            if !path.join(guard::STAGING_MARKER).is_file() {
+                return Err(Error::UnsafeOutput(
+                    path,
+                    "it is in the way of the staging directory and mechsim did not write it".into(),
+                ));
+            }
             fs::remove_dir_all(&path).map_err(|e| Error::io("cannot clear staging directory", &path, e))?;
         }
         fs::create_dir(&path).map_err(|e| Error::io("cannot create staging directory", &path, e))?;
+        let marker = path.join(guard::STAGING_MARKER);
+        fs::write(&marker, b"").map_err(|e| Error::io("cannot write", &marker, e))?;
         Ok(Staging {
             path,
             target: target.to_path_buf(),
@@ -87,14 +94,12 @@ impl Staging {
         &self.path
     }
 
-    /// Replaces `target` with the staged directory (refusing a non-empty one unless `force`).
+    /// Puts the staged directory at `target`: refuses a non-empty one unless `force` and
+    /// mechsim wrote it, and swaps so that the old result stays until the new one is in.
     pub fn commit(mut self, force: bool) -> Result<()> {
-        check_output_dir(&self.target, force)?;
-        if self.target.exists() {
-            fs::remove_dir_all(&self.target)
-                .map_err(|e| Error::io("cannot replace output directory", &self.target, e))?;
-        }
-        fs::rename(&self.path, &self.target).map_err(|e| Error::io("cannot move results into", &self.target, e))?;
+        let marker = self.path.join(guard::STAGING_MARKER);
+        fs::remove_file(&marker).map_err(|e| Error::io("cannot remove", &marker, e))?;
+        guard::swap_into_place(&self.path, &self.target, force)?;
         self.committed = true;
         Ok(())
     }
@@ -130,97 +135,62 @@ pub(crate) fn write_json(path: &Path, value: &Value) -> Result<()> {
     fs::write(path, text).map_err(|e| Error::io("cannot write", path, e))
 }
 
-/// A CSV row built field by field in reused buffers: the tournament files have a row per
-/// round and seat, so no row allocates.
-struct RowWriter {
-    record: csv::ByteRecord,
-    field: String,
-}
-
-impl RowWriter {
-    fn new() -> Self {
-        RowWriter {
-            record: csv::ByteRecord::new(),
-            field: String::new(),
-        }
-    }
-
-    /// Appends a field as `Display` writes it (the same text `to_string` gives).
-    fn push(&mut self, value: impl std::fmt::Display) {
-        use std::fmt::Write as _;
-        self.field.clear();
-        let _ = write!(self.field, "{value}");
-        self.record.push_field(self.field.as_bytes());
-    }
-}
-
-/// Writes `rows` (each filling a `RowWriter`) under `header` into `path`.
-fn write_rows<T>(
-    path: &Path,
-    header: &[String],
-    rows: impl Iterator<Item = T>,
-    mut fill: impl FnMut(&mut RowWriter, T),
-) -> Result<()> {
-    let mut w = csv::Writer::from_path(path).map_err(|e| csv_error(path, e))?;
-    w.write_record(header).map_err(|e| csv_error(path, e))?;
-    let mut row = RowWriter::new();
-    for item in rows {
-        row.record.clear();
-        fill(&mut row, item);
-        w.write_byte_record(&row.record).map_err(|e| csv_error(path, e))?;
-    }
-    w.flush().map_err(|e| Error::io("cannot write", path, e))
+/// The rows of every replicate, each with its replicate's seed and its game values.
+fn seeded_rows(result: &TournamentResult) -> impl Iterator<Item = (u64, &RoundRow, RoundMetrics<'_>)> {
+    result.replicates.iter().flat_map(|rep| {
+        rep.rounds(result.columns)
+            .map(move |(row, metrics)| (rep.seed, row, metrics))
+    })
 }
 
 /// Writes `rounds.csv` (reproducible).
 pub fn write_rounds_csv(path: &Path, plan: &TournamentPlan, result: &TournamentResult) -> Result<()> {
-    let mut header: Vec<String> = ["scenario", "seed", "table", "round", "seat", "label", "policy"]
-        .map(String::from)
-        .to_vec();
-    header.extend(result.columns.iter().map(|c| c.to_string()));
-    header.extend(["decisions", "illegal_actions", "faults", "forfeited"].map(String::from));
-    let rows = result
-        .replicates
+    let mut header = vec!["scenario", "seed", "table", "round", "seat", "label", "policy"];
+    header.extend(result.columns.iter().copied());
+    header.extend(["decisions", "illegal_actions", "faults", "forfeited"]);
+    let scenario = Encoded::new(&plan.scenario);
+    let seats: Vec<(Encoded, Encoded)> = plan
+        .seats
         .iter()
-        .flat_map(|rep| rep.rows.iter().map(move |r| (rep.seed, r)));
-    write_rows(path, &header, rows, |row, (seed, r)| {
-        let seat = &plan.seats[r.participant];
-        row.push(&plan.scenario);
-        row.push(seed);
-        row.push(r.table);
-        row.push(r.round);
-        row.push(r.participant);
-        row.push(&seat.label);
-        row.push(&seat.policy);
-        for (_, value) in &r.metrics.values {
-            match value {
-                MetricValue::Int(v) => row.push(v),
-                MetricValue::Float(v) => row.push(v),
-                MetricValue::Bool(v) => row.push(v),
-            }
+        .map(|s| (Encoded::new(&s.label), Encoded::new(&s.policy)))
+        .collect();
+    let mut w = LineWriter::create(path, &header)?;
+    for (seed, r, metrics) in seeded_rows(result) {
+        let (label, policy) = &seats[r.participant];
+        w.encoded(&scenario);
+        w.int(seed);
+        w.int(r.table);
+        w.int(r.round);
+        w.int(r.participant);
+        w.encoded(label);
+        w.encoded(policy);
+        for value in metrics.values {
+            w.metric(*value);
         }
-        row.push(r.decisions);
-        row.push(r.illegal_actions);
-        row.push(r.faults);
-        row.push(r.forfeited);
-    })
+        w.int(r.decisions);
+        w.int(r.illegal_actions);
+        w.int(r.faults);
+        w.bool(r.forfeited);
+        w.end_row()?;
+    }
+    w.finish()
 }
 
 fn write_timing_csv(path: &Path, plan: &TournamentPlan, result: &TournamentResult) -> Result<()> {
-    let header = ["scenario", "seed", "table", "round", "seat", "decisions", "decision_ns"].map(String::from);
-    let rows = result
-        .replicates
-        .iter()
-        .flat_map(|rep| rep.rows.iter().map(move |r| (rep.seed, r)));
-    write_rows(path, &header, rows, |row, (seed, r)| {
-        row.push(&plan.scenario);
-        row.push(seed);
-        row.push(r.table);
-        row.push(r.round);
-        row.push(r.participant);
-        row.push(r.decisions);
-        row.push(r.decision_ns);
-    })
+    let header = ["scenario", "seed", "table", "round", "seat", "decisions", "decision_ns"];
+    let scenario = Encoded::new(&plan.scenario);
+    let mut w = LineWriter::create(path, &header)?;
+    for (seed, r, _) in seeded_rows(result) {
+        w.encoded(&scenario);
+        w.int(seed);
+        w.int(r.table);
+        w.int(r.round);
+        w.int(r.participant);
+        w.int(r.decisions);
+        w.int(r.decision_ns);
+        w.end_row()?;
+    }
+    w.finish()
 }
 
 /// Writes `decisions.csv`: one row per search decision and per external agent's answer

@@ -18,7 +18,7 @@ use crate::core::facts::GameFacts;
 use crate::core::game::Game;
 use crate::core::params::{GameSpec, Params};
 use crate::core::policy::Policy;
-use crate::core::tournament::Tournament;
+use crate::core::tournament::{MetricValue, RoundMetrics, Tournament};
 use crate::policies::{PolicyEntry, PolicyRole, SeatContext};
 use crate::world::{DecisionRow, Rotation, RoundRow, TournamentSetup, run_tournament};
 
@@ -80,8 +80,30 @@ pub struct Replicate {
     pub seed: u64,
     /// Its rows, sorted by (table, round, participant).
     pub rows: Vec<RoundRow>,
+    /// The game's values of every row (its `record_columns`, in order), row after row.
+    pub values: Vec<MetricValue>,
     /// Search decisions, sorted by (table, round, participant, decision).
     pub decisions: Vec<DecisionRow>,
+}
+
+impl Replicate {
+    /// Every row with its game values, named by `columns` (the game's `record_columns`).
+    pub fn rounds<'a>(
+        &'a self,
+        columns: &'static [&'static str],
+    ) -> impl Iterator<Item = (&'a RoundRow, RoundMetrics<'a>)> + 'a {
+        let width = columns.len();
+        self.rows.iter().enumerate().map(move |(i, row)| {
+            let values = self.values.get(i * width..(i + 1) * width).unwrap_or(&[]);
+            let metrics = RoundMetrics {
+                columns,
+                won: row.won,
+                payoff: row.payoff,
+                values,
+            };
+            (row, metrics)
+        })
+    }
 }
 
 /// The result of a tournament run.
@@ -181,6 +203,7 @@ pub fn run_plan<G: GameFacts>(
                 run_tournament(setup).map(|out| Replicate {
                     seed: *seed,
                     rows: out.rounds,
+                    values: out.values,
                     decisions: out.decisions,
                 })
             })
@@ -205,26 +228,28 @@ pub fn run_plan<G: GameFacts>(
 }
 
 fn summarize_replicates<G: Tournament>(game: &G, plan: &TournamentPlan, replicates: &[Replicate]) -> TournamentSummary {
-    let participants: Vec<ParticipantRounds<'_>> = plan
+    let columns = game.record_columns();
+    let mut participants: Vec<ParticipantRounds<'_>> = plan
         .seats
         .iter()
-        .enumerate()
-        .map(|(i, seat)| {
-            let rows: Vec<&RoundRow> = replicates
-                .iter()
-                .flat_map(|r| r.rows.iter())
-                .filter(|r| r.participant == i)
-                .collect();
-            ParticipantRounds {
-                label: seat.label.clone(),
-                policy: seat.policy.clone(),
-                rounds: rows.iter().map(|r| &r.metrics).collect(),
-                decisions: rows.iter().map(|r| u64::from(r.decisions)).sum(),
-                decision_ns: rows.iter().map(|r| r.decision_ns).sum(),
-                illegal_actions: rows.iter().map(|r| u64::from(r.illegal_actions)).sum(),
-            }
+        .map(|seat| ParticipantRounds {
+            label: seat.label.clone(),
+            policy: seat.policy.clone(),
+            rounds: Vec::new(),
+            decisions: 0,
+            decision_ns: 0,
+            illegal_actions: 0,
         })
         .collect();
+    for (row, metrics) in replicates.iter().flat_map(|r| r.rounds(columns)) {
+        let Some(p) = participants.get_mut(row.participant) else {
+            continue;
+        };
+        p.rounds.push(metrics);
+        p.decisions += u64::from(row.decisions);
+        p.decision_ns += row.decision_ns;
+        p.illegal_actions += u64::from(row.illegal_actions);
+    }
     summarize(game.payoff_name(), &participants, &|rounds| {
         game.summary_metrics(rounds)
     })

@@ -237,8 +237,8 @@ pub fn run_training<G: GameFacts>(
         steps += rollout.len() as u64;
         for row in rounds.iter().filter(|r| r.participant == 0) {
             episodes += 1;
-            window_payoff += row.metrics.payoff;
-            window_wins += u64::from(row.metrics.won);
+            window_payoff += row.payoff;
+            window_wins += u64::from(row.won);
             window_rounds += 1;
         }
         (options.on_progress)(rollout.len() as u64);

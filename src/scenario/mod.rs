@@ -11,7 +11,7 @@ pub mod source;
 
 pub(crate) use seats::{validate_game, validate_seat_list, validate_seats};
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -70,7 +70,7 @@ impl RawScenario {
     /// Reads the file of a game kind, with errors at the offending key.
     pub(crate) fn read(ctx: &Ctx<'_>) -> Result<Self> {
         let raw: RawScenario = toml::from_str(ctx.text).map_err(|e| ctx.serde_error(&e))?;
-        check_name(ctx, &raw.name)?;
+        check_name(ctx, &raw.name, raw.output.as_ref())?;
         Ok(raw)
     }
 
@@ -211,13 +211,31 @@ pub(crate) fn file_hash(text: &str) -> String {
         .collect()
 }
 
-pub(crate) fn check_name(ctx: &Ctx<'_>, name: &str) -> Result<()> {
-    if name.trim().is_empty() || name.contains(['/', '\\']) {
+/// Checks the scenario's `name` (a plain file name: it names the default output directory
+/// `results/<name>`) and `[output] dir` (a directory of its own).
+pub(crate) fn check_name(ctx: &Ctx<'_>, name: &str, output: Option<&RawOutput>) -> Result<()> {
+    if name.trim().is_empty()
+        || name.contains(['/', '\\'])
+        || name.chars().any(char::is_control)
+        || name == "."
+        || name == ".."
+    {
         return Err(ctx.error_at(
             &[key("name")],
             false,
-            "must be a non-empty name without path separators".into(),
+            "must be a non-empty name without path separators or control characters, and not `.` or `..`".into(),
         ));
+    }
+    if let Some(dir) = output.and_then(|o| o.dir.as_deref()) {
+        let path = Path::new(dir);
+        let own = path.file_name().is_some() && !matches!(path.components().next_back(), Some(Component::CurDir));
+        if dir.trim().is_empty() || dir.contains('\0') || !own {
+            return Err(ctx.error_at(
+                &[key("output"), key("dir")],
+                false,
+                "must name a directory of its own: not empty, no NUL byte, and not `.`, `..` or a root".into(),
+            ));
+        }
     }
     Ok(())
 }
@@ -370,6 +388,15 @@ pub(crate) fn parse_named<T>(
     })
 }
 
+fn collect_strings(value: &toml::Value, out: &mut Vec<String>) {
+    match value {
+        toml::Value::String(s) => out.push(s.clone()),
+        toml::Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        toml::Value::Table(table) => table.values().for_each(|v| collect_strings(v, out)),
+        _ => {}
+    }
+}
+
 /// `[output] dir`, or `results/<name>`.
 pub(crate) fn output_dir(name: &str, output: Option<&RawOutput>) -> PathBuf {
     PathBuf::from(
@@ -389,6 +416,34 @@ pub(crate) fn quoted(items: &[&str]) -> String {
 }
 
 impl Scenario {
+    /// The files this scenario reads: the file itself, and every string value in it that
+    /// names an existing file (relative to the scenario's folder or to the working
+    /// directory): checkpoints, `init` files, agents' scripts, logged data. An output
+    /// directory must not hold any of them.
+    pub fn inputs(&self) -> Vec<PathBuf> {
+        let mut found = vec![self.file.clone()];
+        let Ok(text) = std::fs::read_to_string(&self.file) else {
+            return found;
+        };
+        let Ok(value) = text.parse::<toml::Table>() else {
+            return found;
+        };
+        let base = self.file.parent().unwrap_or(Path::new(""));
+        let mut strings = Vec::new();
+        collect_strings(&toml::Value::Table(value), &mut strings);
+        for s in strings {
+            if s.trim().is_empty() || s.contains('\0') {
+                continue;
+            }
+            for candidate in [base.join(&s), PathBuf::from(&s)] {
+                if candidate.is_file() && !found.contains(&candidate) {
+                    found.push(candidate);
+                }
+            }
+        }
+        found
+    }
+
     /// The same scenario with at most `rounds` rounds (or the kind's unit of work) and
     /// `seeds` replicates: a quick look. Search budgets are left alone.
     pub fn scaled_down(mut self, rounds: u64, seeds: usize) -> Self {

@@ -32,7 +32,7 @@ use crate::core::error::{Error, Result};
 use crate::core::game::{Action, State, Turn};
 use crate::core::policy::{DecisionNote, FaultOutcome, Policy, RoundReport, SearchStats, SeatInfo};
 use crate::core::rng::{SimRng, Stream, derive_seed};
-use crate::core::tournament::{SeatMetrics, Tournament};
+use crate::core::tournament::{MetricValue, Tournament};
 
 /// What a system returns: bevy's result, whose error carries a `core::error::Error`.
 type SystemResult = bevy_ecs::error::Result;
@@ -136,8 +136,10 @@ pub struct RoundRow {
     pub round: u64,
     /// Participant index (the scenario's `[[seats]]` entry).
     pub participant: usize,
-    /// What the game reports.
-    pub metrics: SeatMetrics,
+    /// Whether the participant won the round.
+    pub won: bool,
+    /// The participant's payoff for the round.
+    pub payoff: f64,
     /// Decisions the participant took this round.
     pub decisions: u32,
     /// Wall time spent in those decisions (not reproducible; kept out of rounds.csv). For a
@@ -186,6 +188,8 @@ pub struct DecisionRow {
 pub struct ReplicateRows {
     /// One row per round x participant, sorted by (table, round, participant).
     pub rounds: Vec<RoundRow>,
+    /// The game's values of every row (`record_columns`, in order), row after row.
+    pub values: Vec<MetricValue>,
     /// One row per search decision, sorted by (table, round, participant, decision).
     pub decisions: Vec<DecisionRow>,
 }
@@ -338,6 +342,8 @@ pub(crate) struct SeatMap(pub(crate) Vec<Entity>);
 #[derive(Component, Default)]
 pub(crate) struct TableRows {
     rounds: Vec<RoundRow>,
+    /// The rows' game values, `Tournament::record_columns` of them per row.
+    values: Vec<MetricValue>,
     decisions: Vec<DecisionRow>,
     /// Where the round in progress's decisions start.
     round_start: usize,
@@ -624,7 +630,7 @@ fn play_table<G: Tournament>(
         let state = state.as_mut().expect("dealt");
         let action = match state.turn() {
             Turn::Terminal if settles => {
-                settled += settle_table(ctx, t, seats);
+                settled += settle_table(ctx, t, seats)?;
                 continue;
             }
             Turn::Terminal => break,
@@ -760,42 +766,62 @@ fn answer<G: Tournament>(
 
 /// Settles a finished round: the ledger, the participants' rows, each policy told its
 /// outcome (`seats` holds them all), progress reported. Returns the rounds settled (0 or 1).
-fn settle_table<G: Tournament>(ctx: &Ctx<'_, G>, t: &mut TableMut<'_, G>, seats: &mut [Option<SeatMut<'_, G>>]) -> u64 {
+fn settle_table<G: Tournament>(
+    ctx: &Ctx<'_, G>,
+    t: &mut TableMut<'_, G>,
+    seats: &mut [Option<SeatMut<'_, G>>],
+) -> Result<u64> {
     if !t.round.state.as_ref().is_some_and(State::is_terminal) {
-        return 0;
+        return Ok(0);
     }
     let state = t.round.state.take().expect("checked above");
     let metrics = ctx.game.settle_round(&mut t.ledger.0, &state, &t.round.players);
-    let first = t.rows.rounds.len();
-    for (player, m) in metrics.into_iter().enumerate() {
+    let columns = ctx.game.record_columns();
+    for (player, m) in metrics.iter().enumerate() {
+        if m.values.len() != columns.len() {
+            return Err(Error::Run(format!(
+                "the game settled round {} of table {} with {} values for player {player}, but names {} columns ({})",
+                t.rounds.next,
+                t.table.index,
+                m.values.len(),
+                columns.len(),
+                columns.join(", ")
+            )));
+        }
         let participant = t.round.players[player];
-        let tally = t.tallies.0[participant];
         if let Some(seat) = seats.get_mut(participant).and_then(Option::as_mut) {
             seat.policy.round_over(&RoundReport {
                 table: t.table.index,
                 round: t.rounds.next,
                 player,
-                metrics: &m,
+                metrics: m,
             });
         }
+    }
+    // Players sit in seating order; rows go by participant.
+    let mut by_participant: Vec<usize> = (0..metrics.len()).collect();
+    by_participant.sort_unstable_by_key(|player| t.round.players[*player]);
+    for player in by_participant {
+        let (m, participant) = (&metrics[player], t.round.players[player]);
+        let tally = t.tallies.0[participant];
         t.rows.rounds.push(RoundRow {
             table: t.table.index,
             round: t.rounds.next,
             participant,
-            metrics: m,
+            won: m.won,
+            payoff: m.payoff,
             decisions: tally.decisions,
             decision_ns: tally.decision_ns,
             illegal_actions: tally.illegal,
             faults: tally.faults,
             forfeited: tally.forfeited,
         });
+        t.rows.values.extend(m.values.iter().map(|(_, v)| *v));
     }
-    // Players sit in seating order; rows go by participant.
-    t.rows.rounds[first..].sort_unstable_by_key(|r| r.participant);
     t.rows.decisions[t.rows.round_start..].sort_unstable_by_key(|d| (d.participant, d.decision));
     t.rounds.next += 1;
     (ctx.progress)(1);
-    1
+    Ok(1)
 }
 
 /// Settles the rounds that ended at tables `play` does not settle (marked seats, training).
@@ -816,9 +842,7 @@ fn settle<G: Tournament>(
     };
     let mut tables = table_slots(&rules, tables.iter_mut());
     let mut seats = seat_slots(&rules, seats.iter_mut());
-    let settled = for_each_table(&rules, &mut tables, &mut seats, |t, seats| {
-        Ok(settle_table(&ctx, t, seats))
-    })?;
+    let settled = for_each_table(&rules, &mut tables, &mut seats, |t, seats| settle_table(&ctx, t, seats))?;
     remaining.0 = remaining.0.saturating_sub(settled);
     Ok(())
 }
@@ -912,14 +936,18 @@ pub(crate) fn spawn_table<G: Tournament>(world: &mut World, spec: TableSpec<'_, 
             },
             Tallies(Vec::new()),
             SeatMap(seats),
-            TableRows {
+            {
                 // A tournament table's rows, reserved at once (a run's largest allocation).
-                rounds: Vec::with_capacity(if spec.rounds < 1 << 20 {
+                let rows = if spec.rounds < 1 << 20 {
                     spec.rounds as usize * participants
                 } else {
                     0
-                }),
-                ..TableRows::default()
+                };
+                TableRows {
+                    rounds: Vec::with_capacity(rows),
+                    values: Vec::with_capacity(rows * spec.game.record_columns().len()),
+                    ..TableRows::default()
+                }
             },
         ))
         .id())
@@ -1001,15 +1029,18 @@ pub fn run_tournament<G: Tournament + Clone>(setup: TournamentSetup<G>) -> Resul
     if let [(_, only)] = &mut tables[..] {
         return Ok(ReplicateRows {
             rounds: std::mem::take(&mut only.rounds),
+            values: std::mem::take(&mut only.values),
             decisions: std::mem::take(&mut only.decisions),
         });
     }
     let mut rows = ReplicateRows {
         rounds: Vec::with_capacity(total as usize * participants),
+        values: Vec::new(),
         decisions: Vec::new(),
     };
     for (_, mut table) in tables {
         rows.rounds.append(&mut table.rounds);
+        rows.values.append(&mut table.values);
         rows.decisions.append(&mut table.decisions);
     }
     Ok(rows)

@@ -165,6 +165,7 @@ fn record(mut log: ResMut<RoundLog>, mut tables: Query<(&Table, &mut TableRows)>
     settled.sort_by_key(|(table, _)| table.index);
     for (_, mut rows) in settled {
         log.0.append(&mut rows.rounds);
+        rows.values.clear();
         rows.decisions.clear();
         rows.round_start = 0;
     }
@@ -378,7 +379,7 @@ mod tests {
         let learner_rounds: Vec<f32> = rounds
             .iter()
             .filter(|r| r.participant == 0 && r.decisions > 0)
-            .map(|r| r.metrics.payoff as f32)
+            .map(|r| r.payoff as f32)
             .collect();
         assert_eq!(
             payoffs.len(),

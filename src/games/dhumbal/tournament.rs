@@ -7,7 +7,7 @@ use super::{Dhumbal, DhumbalState, Ending};
 use crate::core::descriptive;
 use crate::core::game::Action;
 use crate::core::rng::SimRng;
-use crate::core::tournament::{MetricValue, SeatMetrics, Tournament};
+use crate::core::tournament::{MetricValue, RoundMetrics, SeatMetrics, Tournament};
 
 /// What a Dhumbal table remembers between rounds, indexed by participant.
 #[derive(Debug, Clone, PartialEq)]
@@ -170,13 +170,23 @@ impl Tournament for Dhumbal {
         self.rules.illegal_discard == super::rules::IllegalDiscard::Abort
     }
 
-    fn summary_metrics(&self, rounds: &[&SeatMetrics]) -> Vec<(&'static str, MetricValue)> {
-        let get = |m: &SeatMetrics, c: &str| m.get(c).map(MetricValue::as_f64).unwrap_or(0.0);
+    fn summary_metrics(&self, rounds: &[RoundMetrics<'_>]) -> Vec<(&'static str, MetricValue)> {
+        // Every row has the same columns: find each one once, not once per row.
+        let column = |name: &str| COLUMNS.iter().position(|c| *c == name);
+        let value = |at: Option<usize>| {
+            move |m: &RoundMetrics<'_>| at.and_then(|i| m.values.get(i)).map_or(0.0, |v| v.as_f64())
+        };
+        let called = value(column("called"));
+        let succeeded = value(column("call_succeeded"));
+        let hand_value = value(column("hand_value"));
+        let discarded = value(column("cards_discarded"));
+        let turns = value(column("turns"));
+        let match_won = value(column("match_won"));
         let n = rounds.len().max(1) as f64;
-        let calls: Vec<&&SeatMetrics> = rounds.iter().filter(|m| get(m, "called") > 0.0).collect();
-        let successes = calls.iter().filter(|m| get(m, "call_succeeded") > 0.0).count();
-        let call_values: Vec<f64> = calls.iter().map(|m| get(m, "hand_value")).collect();
-        let call_success: Vec<f64> = calls.iter().map(|m| get(m, "call_succeeded")).collect();
+        let calls: Vec<&RoundMetrics<'_>> = rounds.iter().filter(|m| called(m) > 0.0).collect();
+        let successes = calls.iter().filter(|m| succeeded(m) > 0.0).count();
+        let call_values: Vec<f64> = calls.iter().map(|m| hand_value(m)).collect();
+        let call_success: Vec<f64> = calls.iter().map(|m| succeeded(m)).collect();
         let success_rate = if calls.is_empty() {
             0.0
         } else {
@@ -187,7 +197,7 @@ impl Tournament for Dhumbal {
             ("jhyap_success_rate", MetricValue::Float(success_rate)),
             (
                 "cards_discarded_per_round",
-                MetricValue::Float(rounds.iter().map(|m| get(m, "cards_discarded")).sum::<f64>() / n),
+                MetricValue::Float(rounds.iter().map(discarded).sum::<f64>() / n),
             ),
             (
                 "risk_corr",
@@ -195,11 +205,11 @@ impl Tournament for Dhumbal {
             ),
             (
                 "mean_turns_per_round",
-                MetricValue::Float(rounds.iter().map(|m| get(m, "turns")).sum::<f64>() / n),
+                MetricValue::Float(rounds.iter().map(turns).sum::<f64>() / n),
             ),
         ];
         if self.rules.scoring == Scoring::Points {
-            let matches = rounds.iter().filter(|m| get(m, "match_won") > 0.0).count();
+            let matches = rounds.iter().filter(|m| match_won(m) > 0.0).count();
             out.push(("matches_won", MetricValue::Int(matches as i64)));
         }
         out
