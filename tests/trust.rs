@@ -281,3 +281,50 @@ fn thousands_of_units_run_one_after_another_without_nesting() {
         .count();
     assert_eq!(units, 5000);
 }
+
+#[test]
+fn every_shipped_scenario_writes_to_its_own_directory() {
+    let root = crate::support::root();
+    let mut seen: std::collections::HashMap<std::path::PathBuf, String> = std::collections::HashMap::new();
+    let mut stack = vec![root.join("scenarios")];
+    let mut count = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).expect("lists") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            let text = fs::read_to_string(&path).expect("reads");
+            let out = if text.contains("\n[sweep]") {
+                let stem = path.file_stem().expect("a stem").to_string_lossy().into_owned();
+                std::path::PathBuf::from("results").join(format!("sweep-{stem}"))
+            } else {
+                mechsim::scenario::load(&path).expect("loads").output_dir
+            };
+            let name = path.strip_prefix(&root).expect("inside").display().to_string();
+            if let Some(other) = seen.insert(out.clone(), name.clone()) {
+                panic!("{name} and {other} both write to {}", out.display());
+            }
+            count += 1;
+        }
+    }
+    assert!(count >= 20, "found {count} scenarios");
+}
+
+#[test]
+fn a_seed_listed_twice_is_refused_at_its_position() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let text = SMALL.replacen("seeds = 3", "seeds = [4, 9, 4]", 1);
+    fs::write(dir.path().join("d.toml"), text).expect("writes");
+    let o = mechsim(dir.path(), &["check", "d.toml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let message = stderr(&o);
+    assert!(
+        message.contains("d.toml:") && message.contains("seeds[2]") && message.contains("listed twice (also at [0])"),
+        "{message}"
+    );
+}

@@ -52,11 +52,50 @@ pub(crate) fn checkpoint_error(path: &Path, e: impl std::fmt::Display) -> AgentE
     }
 }
 
-/// Reads a checkpoint's side file.
+/// The widest hidden layer a checkpoint may declare.
+pub const MAX_HIDDEN: u64 = 4096;
+/// The longest observation and the largest action space a checkpoint may declare.
+pub const MAX_SHAPE: usize = 1 << 20;
+/// The most weights a checkpoint's network may have (about 400 MB of f32).
+pub const MAX_WEIGHTS: u64 = 100_000_000;
+
+/// Reads a checkpoint's side file and checks its shapes before any network is built from
+/// them (a hand-edited `hidden = 0` or `1e9` is an error here, not a crash or a huge
+/// allocation later).
 pub fn read_meta(path: &Path) -> Result<CheckpointMeta, AgentError> {
-    let meta = meta_path(path);
-    let text = std::fs::read_to_string(&meta).map_err(|e| checkpoint_error(&meta, e))?;
-    serde_json::from_str(&text).map_err(|e| checkpoint_error(&meta, e))
+    let meta_file = meta_path(path);
+    let text = std::fs::read_to_string(&meta_file).map_err(|e| checkpoint_error(&meta_file, e))?;
+    let meta: CheckpointMeta = serde_json::from_str(&text).map_err(|e| checkpoint_error(&meta_file, e))?;
+    check_shapes(&meta).map_err(|m| checkpoint_error(&meta_file, m))?;
+    Ok(meta)
+}
+
+fn check_shapes(meta: &CheckpointMeta) -> Result<(), String> {
+    for (name, value) in [("obs_len", meta.obs_len), ("num_actions", meta.num_actions)] {
+        if !(1..=MAX_SHAPE).contains(&value) {
+            return Err(format!("`{name}` must be in 1..={MAX_SHAPE}, found {value}"));
+        }
+    }
+    let hidden = match meta.settings.get("hidden") {
+        None => return Ok(()),
+        Some(v) => match v.as_u64() {
+            Some(h) if (1..=MAX_HIDDEN).contains(&h) => h,
+            _ => {
+                return Err(format!(
+                    "`settings.hidden` must be an integer in 1..={MAX_HIDDEN}, found {v}"
+                ));
+            }
+        },
+    };
+    let (obs, actions) = (meta.obs_len as u64, meta.num_actions as u64);
+    // Input, one hidden layer to the next, and the heads: a generous bound on every network here.
+    let weights = hidden * (obs + 2 * hidden + actions + 4);
+    if weights > MAX_WEIGHTS {
+        return Err(format!(
+            "a network of {obs} inputs, {actions} actions and hidden width {hidden} would have about {weights} weights (at most {MAX_WEIGHTS})"
+        ));
+    }
+    Ok(())
 }
 
 /// Writes a checkpoint's side file.
@@ -92,4 +131,52 @@ pub(crate) fn load_weights<B: Backend, M: Module<B>>(
     model
         .load_file(path.to_path_buf(), &recorder, device)
         .map_err(|e| checkpoint_error(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(obs_len: usize, num_actions: usize, hidden: serde_json::Value) -> CheckpointMeta {
+        CheckpointMeta {
+            algorithm: "ppo".into(),
+            obs_len,
+            num_actions,
+            settings: serde_json::json!({ "hidden": hidden }),
+            updates: 0,
+        }
+    }
+
+    #[test]
+    fn shapes_are_checked_before_a_network_is_built() {
+        assert!(check_shapes(&meta(100, 50, 128.into())).is_ok());
+        for (bad, says) in [
+            (meta(100, 50, 0.into()), "settings.hidden"),
+            (meta(100, 50, 1e9.into()), "settings.hidden"),
+            (meta(100, 50, (-3).into()), "settings.hidden"),
+            (meta(100, 50, "wide".into()), "settings.hidden"),
+            (meta(0, 50, 128.into()), "obs_len"),
+            (meta(100, 0, 128.into()), "num_actions"),
+            (meta(1 << 21, 50, 128.into()), "obs_len"),
+            (meta(1 << 20, 1 << 20, 4096.into()), "weights"),
+        ] {
+            let err = check_shapes(&bad).expect_err(says);
+            assert!(err.contains(says), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_side_file_with_a_zero_width_is_refused_by_read_meta() {
+        let dir = std::env::temp_dir().join(format!("mechsim-meta-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("creates");
+        let path = dir.join("m.mpk");
+        std::fs::write(
+            meta_path(&path),
+            serde_json::to_string(&meta(10, 5, 0.into())).expect("json"),
+        )
+        .expect("writes");
+        let err = read_meta(&path).map(|_| ()).expect_err("refused").to_string();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(err.contains("settings.hidden"), "{err}");
+    }
 }

@@ -161,7 +161,18 @@ fn validate_tournament(ctx: &Ctx<'_>, raw: &RawScenario) -> Result<(GameSpec, Pl
             let mut list = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 match item {
-                    toml::Value::Integer(v) if *v >= 0 && (*v as u64) <= MAX_REPLICATE_SEED => list.push(*v as u64),
+                    toml::Value::Integer(v) if *v >= 0 && (*v as u64) <= MAX_REPLICATE_SEED => {
+                        if let Some(first) = list.iter().position(|s| *s == *v as u64) {
+                            return Err(ctx.error_at(
+                                &[key("seeds"), Seg::Index(i)],
+                                false,
+                                format!(
+                                    "seed {v} is listed twice (also at [{first}]); replicates must be independent, so every listed seed must differ"
+                                ),
+                            ));
+                        }
+                        list.push(*v as u64);
+                    }
                     _ => {
                         return Err(ctx.error_at(
                             &[key("seeds"), Seg::Index(i)],
