@@ -586,6 +586,26 @@ pub fn run(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> Result<String
         return Err(Error::Run("give at least one output directory".into()));
     }
     let target = out.unwrap_or_else(|| dirs[0].join("report"));
+    // Inputs first: a missing or wrong input must not leave an empty report folder behind.
+    for dir in dirs {
+        if !dir.is_dir() {
+            return Err(Error::Run(format!(
+                "{} is not a mechsim output directory ({}); give the directory a run, train or sweep wrote",
+                dir.display(),
+                if dir.exists() {
+                    "it is a file"
+                } else {
+                    "it does not exist"
+                }
+            )));
+        }
+        if !dir.join("manifest.json").is_file() {
+            return Err(Error::Run(format!(
+                "{} is not a mechsim output directory (no manifest.json)",
+                dir.display()
+            )));
+        }
+    }
     let inputs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
     let _lock = crate::output::claim(&target, force, &inputs)?;
     let staging = Staging::new(&target)?;

@@ -16,6 +16,7 @@ pub mod cli;
 pub mod core;
 pub mod estimators;
 pub mod games;
+pub mod interrupt;
 pub mod kinds;
 pub mod mechanism;
 pub mod output;

@@ -379,10 +379,35 @@ pub fn run(request: &SweepRequest) -> Result<SweepSummary> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let (ran, header, rows) = match kinds::of(&first.scenario).sweep_units() {
-        SweepUnits::ReplicateRows => run_replicate_units(request, &stem, &dir, &cells, seeds, &units, threads)?,
-        SweepUnits::Runs => run_kind_units(request, &stem, &dir, &cells, &units, threads)?,
+    let replicate_rows = kinds::of(&first.scenario).sweep_units() == SweepUnits::ReplicateRows;
+    let outcome = if replicate_rows {
+        run_replicate_units(request, &stem, &dir, &cells, seeds, &units, threads)
+    } else {
+        run_kind_units(request, &stem, &dir, &cells, &units, threads)
     };
+    if crate::interrupt::requested() {
+        let written = units
+            .iter()
+            .filter(|&&(c, r)| {
+                let cell = &cells[c];
+                let result = if replicate_rows {
+                    dir.join("units").join(format!("{}-r{r:04}.csv", cell.name))
+                } else {
+                    dir.join("cells")
+                        .join(&cell.name)
+                        .join(format!("r{r:04}"))
+                        .join("manifest.json")
+                };
+                result.is_file() && fingerprint_matches(&dir, cell, r)
+            })
+            .count();
+        return Err(Error::Interrupted(format!(
+            "{written} of {} units are written in {}; run the same command with --resume to finish the sweep",
+            units.len(),
+            dir.display()
+        )));
+    }
+    let (ran, header, rows) = outcome?;
     write_atomic(&dir.join("sweep.csv"), &csv_bytes(&header, &rows)?)?;
     write_manifest(&dir, file, &kind, &cells, seeds, units.len())?;
     Ok(SweepSummary {
@@ -423,11 +448,26 @@ fn claim(request: &SweepRequest, dir: &Path, base: &Scenario) -> Result<output::
             }
             guard::remove_ours(dir)?;
         }
+        Holding::Ours if !is_sweep(dir) => {
+            return Err(Error::UnsafeOutput(
+                dir.to_path_buf(),
+                "--resume continues a sweep, and this directory holds another kind of result (choose another --out)"
+                    .into(),
+            ));
+        }
         Holding::Ours | Holding::Nothing => {}
     }
     guard::remove_stale(dir);
     fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
     Ok(lock)
+}
+
+/// Whether `dir`'s manifest is a sweep's.
+fn is_sweep(dir: &Path) -> bool {
+    fs::read_to_string(dir.join("manifest.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .is_some_and(|m| m.get("kind").and_then(Value::as_str) == Some("sweep"))
 }
 
 fn write_manifest(dir: &Path, file: &Path, kind: &str, cells: &[Cell], seeds: usize, units: usize) -> Result<()> {
@@ -542,7 +582,7 @@ fn run_each(threads: usize, todo: &[(usize, usize)], unit: impl Fn(usize, usize)
     std::thread::scope(|scope| {
         for _ in 0..threads.min(todo.len()).max(1) {
             scope.spawn(|| {
-                while !failed.load(Ordering::Relaxed) {
+                while !failed.load(Ordering::Relaxed) && !crate::interrupt::requested() {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&(c, r)) = todo.get(i) else {
                         break;

@@ -125,15 +125,7 @@ fn the_log_round_trips_through_the_ope_command() {
     let file = root().join("scenarios/adload/marketplace.toml");
     let o = mechsim(
         dir.path(),
-        &[
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            "out",
-            "--rounds",
-            "40",
-            "--quiet",
-        ],
+        &["run", file.to_str().unwrap(), "--out", "out", "--smoke", "--quiet"],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let o = mechsim(

@@ -35,9 +35,7 @@ fn every_shipped_scenario_runs_scaled_down() {
         if !python && file.ends_with("plugins/python_agent.toml") {
             continue;
         }
-        let s = scenario::load(&file)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .smoke_test(6, 2, 16);
+        let s = scenario::load(&file).unwrap_or_else(|e| panic!("{e}")).smoke();
         if let Plan::Information(plan) = &s.plan {
             check_information(&file, plan);
             continue;

@@ -249,7 +249,7 @@ fn sweeps_of_other_kinds_keep_their_files_resume_and_tabulate_headlines() {
     fs::write(unit.join("mine.txt"), "mine").unwrap();
     let o = mechsim(dir.path(), &["sweep", "i.toml", "--out", "cut", "--resume"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("mechsim did not write it"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("mechsim did not write"), "{}", stderr(&o));
     assert!(unit.join("mine.txt").is_file());
     fs::remove_dir_all(&unit).unwrap();
     fs::rename(&kept, &unit).unwrap();

@@ -41,6 +41,8 @@ fn force_never_deletes_the_working_directory_its_parents_or_inputs() {
     small(&dir);
     fs::write(dir.join("w.toml"), SWEEP).expect("writes");
     fs::write(dir.join("notes.txt"), "my notes").expect("writes");
+    let o = mechsim(&dir, &["run", "s.toml", "--out", "res", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
     let before = tree(top.path());
     for out in [".", "..", "./", "res/..", "/", "a/b/../.."] {
         for args in [
@@ -326,5 +328,352 @@ fn a_seed_listed_twice_is_refused_at_its_position() {
     assert!(
         message.contains("d.toml:") && message.contains("seeds[2]") && message.contains("listed twice (also at [0])"),
         "{message}"
+    );
+}
+
+/// Starts `mechsim args` in `dir`, waits until it holds the lock on `out` (the work has
+/// started) and `settle` more, then sends SIGINT; returns its output.
+#[cfg(unix)]
+fn interrupted(dir: &Path, args: &[&str], out: &str, settle: std::time::Duration) -> std::process::Output {
+    use std::process::{Command, Stdio};
+    let child = Command::new(env!("CARGO_BIN_EXE_mechsim"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let started = std::time::Instant::now();
+    let lock = dir.join(format!(".{out}.lock"));
+    while !lock.exists() {
+        assert!(started.elapsed().as_secs() < 120, "the run never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(settle);
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("a pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).expect("signals");
+    child.wait_with_output().expect("ends")
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_training_run_keeps_its_model_best_checkpoint_curve_and_summary() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let text = fs::read_to_string(crate::support::root().join("scenarios/training/dhumbal_ppo_vs_random.toml"))
+        .expect("reads")
+        .replace("update_every = 4096", "update_every = 128")
+        .replace("eval_rounds = 400", "eval_rounds = 8")
+        .replace("tables = 32", "tables = 4");
+    fs::write(dir.path().join("t.toml"), text).expect("writes");
+    let o = interrupted(
+        dir.path(),
+        &["train", "t.toml", "--out", "o", "--quiet"],
+        "o",
+        std::time::Duration::from_secs(2),
+    );
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains("interrupted after") && said.contains("o"),
+        "says where: {said}"
+    );
+    for file in [
+        "model.mpk",
+        "model.mpk.json",
+        "best.mpk",
+        "curve.csv",
+        "summary.json",
+        "manifest.json",
+    ] {
+        assert!(dir.path().join("o").join(file).is_file(), "{file} is kept");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("o/summary.json")).expect("reads")).expect("json");
+    assert_eq!(summary["interrupted"], true);
+    assert!(summary["steps"].as_u64().expect("steps") < 200_000);
+}
+
+#[cfg(unix)]
+#[test]
+fn interrupted_runs_write_nothing_and_interrupted_sweeps_resume() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let long = SMALL
+        .replace("rounds = 40", "rounds = 1000000")
+        .replace("seeds = 3", "seeds = 1");
+    fs::write(dir.path().join("s.toml"), long).expect("writes");
+    let o = interrupted(
+        dir.path(),
+        &["run", "s.toml", "--out", "o", "--quiet"],
+        "o",
+        std::time::Duration::from_millis(300),
+    );
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("interrupted: the run stopped before its end and wrote nothing"),
+        "{}",
+        stderr(&o)
+    );
+    let names: Vec<String> = fs::read_dir(dir.path())
+        .expect("lists")
+        .map(|e| e.expect("an entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["s.toml"], "no output, staging or lock left");
+    // A sweep of many small units: stopped between units, then resumed to the end.
+    let text = SWEEP.replace("seeds = 2\n", "seeds = 400\n");
+    fs::write(dir.path().join("w.toml"), &text).expect("writes");
+    let o = interrupted(
+        dir.path(),
+        &["sweep", "w.toml", "--out", "w", "--quiet", "--threads", "1"],
+        "w",
+        std::time::Duration::from_millis(300),
+    );
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    let message = stderr(&o);
+    assert!(
+        message.contains("of 800 units are written in w") && message.contains("--resume"),
+        "{message}"
+    );
+    let o = mechsim(dir.path(), &["sweep", "w.toml", "--out", "w", "--resume", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    fs::write(dir.path().join("w2.toml"), &text).expect("writes");
+    let o = mechsim(dir.path(), &["sweep", "w2.toml", "--out", "w2", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let strip =
+        |t: Vec<(String, u64)>| -> Vec<(String, u64)> { t.into_iter().filter(|(n, _)| n != "manifest.json").collect() };
+    assert_eq!(
+        strip(tree(&dir.path().join("w"))),
+        strip(tree(&dir.path().join("w2"))),
+        "the resumed sweep equals an uninterrupted one"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn lock_and_chart_paths_never_write_through_links_or_over_other_files() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    small(dir.path());
+    fs::write(dir.path().join("precious.txt"), "precious").expect("writes");
+    fs::create_dir(dir.path().join("results")).expect("creates");
+    symlink("../precious.txt", dir.path().join("results/.q.lock")).expect("links");
+    fs::write(dir.path().join("results/.r.lock"), "my notes").expect("writes");
+    for out in ["results/q", "results/r"] {
+        let o = mechsim(dir.path(), &["run", "s.toml", "--out", out, "--quiet"]);
+        assert_eq!(o.status.code(), Some(2), "{out}: {}", stderr(&o));
+        assert!(stderr(&o).contains("lock file"), "{}", stderr(&o));
+    }
+    assert_eq!(
+        fs::read_to_string(dir.path().join("precious.txt")).expect("reads"),
+        "precious"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("results/.r.lock")).expect("reads"),
+        "my notes"
+    );
+    assert!(
+        fs::symlink_metadata(dir.path().join("results/.q.lock"))
+            .expect("kept")
+            .is_symlink()
+    );
+    // score --svg: never over its input, a file that is not a chart, or a link.
+    fs::write(dir.path().join("f.csv"), "p,y\n0.2,0\n0.9,1\n").expect("writes");
+    symlink("precious.txt", dir.path().join("link.svg")).expect("links");
+    for (svg, says) in [
+        ("f.csv", "that is the input file"),
+        ("./f.csv", "that is the input file"),
+        ("precious.txt", "not an SVG picture"),
+        ("link.svg", "not a regular file"),
+        ("results", "not a regular file"),
+    ] {
+        let o = mechsim(
+            dir.path(),
+            &["score", "f.csv", "--prob", "p", "--outcome", "y", "--svg", svg],
+        );
+        assert_eq!(o.status.code(), Some(2), "{svg}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{svg}: {}", stderr(&o));
+    }
+    assert_eq!(
+        fs::read_to_string(dir.path().join("f.csv")).expect("reads"),
+        "p,y\n0.2,0\n0.9,1\n"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("precious.txt")).expect("reads"),
+        "precious"
+    );
+    for _ in 0..2 {
+        let o = mechsim(
+            dir.path(),
+            &["score", "f.csv", "--prob", "p", "--outcome", "y", "--svg", "chart.svg"],
+        );
+        assert!(o.status.success(), "a chart is written, then replaced: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn files_users_add_inside_mechsim_folders_are_never_replaced() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    fs::write(dir.path().join("w.toml"), SWEEP).expect("writes");
+    let o = mechsim(dir.path(), &["sweep", "w.toml", "--out", "sw", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (file, text) in [("sw/cells/NOTES.md", "notes"), ("sw/units/mywork/data.txt", "data")] {
+        let path = dir.path().join(file);
+        fs::create_dir_all(path.parent().expect("a parent")).expect("creates");
+        fs::write(&path, text).expect("writes");
+        let before = tree(&dir.path().join("sw"));
+        for args in [
+            vec!["sweep", "w.toml", "--out", "sw", "--force", "--quiet"],
+            vec!["sweep", "w.toml", "--out", "sw", "--resume", "--quiet"],
+        ] {
+            let o = mechsim(dir.path(), &args);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+            assert!(stderr(&o).contains("mechsim did not write"), "{args:?}: {}", stderr(&o));
+        }
+        assert_eq!(tree(&dir.path().join("sw")), before, "{file} and everything else kept");
+        fs::remove_file(&path).expect("removes");
+    }
+    // A run folder is not a sweep to resume into.
+    small(dir.path());
+    let o = mechsim(dir.path(), &["run", "s.toml", "--out", "run1", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = tree(&dir.path().join("run1"));
+    let o = mechsim(dir.path(), &["sweep", "w.toml", "--out", "run1", "--resume", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(tree(&dir.path().join("run1")), before);
+    // A solver run with checkpoints in a sub-folder is replaced whole.
+    let kuhn = crate::support::root().join("scenarios/search/kuhn_cfr.toml");
+    let kuhn = kuhn.to_str().expect("a UTF-8 path");
+    for force in [false, true] {
+        let mut args = vec!["run", kuhn, "--out", "k", "--quiet", "--rounds", "50"];
+        if force {
+            args.push("--force");
+        }
+        let o = mechsim(dir.path(), &args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_linked_manifest_proves_nothing_and_odd_arguments_do_not_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    small(dir.path());
+    let o = mechsim(dir.path(), &["run", "s.toml", "--out", "d1", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    fs::create_dir(dir.path().join("u")).expect("creates");
+    fs::write(dir.path().join("u/rounds.csv"), "mine").expect("writes");
+    symlink("../d1/manifest.json", dir.path().join("u/manifest.json")).expect("links");
+    let o = mechsim(dir.path(), &["run", "s.toml", "--out", "u", "--force", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        fs::read_to_string(dir.path().join("u/rounds.csv")).expect("kept"),
+        "mine"
+    );
+    // A non-UTF-8 output name runs (the manifest records it lossily) instead of panicking.
+    let odd = std::ffi::OsStr::from_bytes(b"x\xffy");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_mechsim"))
+        .args([
+            "run".as_ref(),
+            "s.toml".as_ref(),
+            "--quiet".as_ref(),
+            "--out".as_ref(),
+            odd,
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Too long a name is refused by check, before any work.
+    let long = SMALL.replacen("name = \"small\"", &format!("name = \"{}\"", "n".repeat(240)), 1);
+    fs::write(dir.path().join("long.toml"), long).expect("writes");
+    let o = mechsim(dir.path(), &["check", "long.toml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("at most 200 bytes"), "{}", stderr(&o));
+    // Wrong inputs to analyze leave nothing behind and say what they are.
+    fs::write(dir.path().join("afile"), "x").expect("writes");
+    for (input, says) in [("missing/deep/x", "it does not exist"), ("afile", "it is a file")] {
+        let o = mechsim(dir.path(), &["analyze", input]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{}", stderr(&o));
+    }
+    assert!(!dir.path().join("missing").exists(), "no folder created");
+    // An I/O error names its cause once.
+    let o = mechsim(dir.path(), &["score", "nofile.csv", "--prob", "p", "--outcome", "y"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).matches("No such file").count(), 1, "{}", stderr(&o));
+}
+
+#[test]
+fn rounds_and_seeds_change_what_they_name_and_nothing_else() {
+    let root = crate::support::root();
+    for (file, rounds, seeds) in [
+        ("scenarios/dhumbal/rule_based.toml", true, true),
+        ("scenarios/adload/ope_benchmark.toml", false, true),
+        ("scenarios/mechanism/closed_form.toml", true, true),
+        ("scenarios/search/kuhn_cfr.toml", true, false),
+        ("scenarios/training/dhumbal_ppo.toml", false, false),
+    ] {
+        let s = mechsim::scenario::load(&root.join(file)).expect("loads");
+        let (n_rounds, n_seeds) = mechsim::kinds::of(&s).size(&s.plan);
+        // Up and back down: the same scenario (nothing else was touched on the way).
+        let there = s.clone().with_seeds(n_seeds + 3).and_then(|t| t.with_seeds(n_seeds));
+        assert_eq!(there.is_ok(), seeds, "{file}: --seeds");
+        if let Ok(back) = there {
+            assert_eq!(back, s, "{file}: --seeds changed something else");
+        }
+        let there = s
+            .clone()
+            .with_rounds(n_rounds * 2)
+            .and_then(|t| t.with_rounds(n_rounds));
+        assert_eq!(there.is_ok(), rounds, "{file}: --rounds");
+        if let Ok(back) = there {
+            assert_eq!(back, s, "{file}: --rounds changed something else");
+        }
+    }
+    // Through the command line: raising works, and a kind that has no rounds says so.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    small(dir.path());
+    let o = mechsim(
+        dir.path(),
+        &[
+            "run", "s.toml", "--out", "o", "--rounds", "60", "--seeds", "4", "--quiet",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = fs::read_to_string(dir.path().join("o/rounds.csv"))
+        .expect("reads")
+        .lines()
+        .count();
+    assert_eq!(rows, 1 + 60 * 4 * 3, "60 rounds x 4 seeds x 3 seats");
+    let training = root.join("scenarios/training/dhumbal_ppo.toml");
+    let o = mechsim(dir.path(), &["run", training.to_str().expect("utf-8"), "--rounds", "5"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("`--rounds` does not apply to training scenarios"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn steps_are_a_true_upper_bound_on_training() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let text = fs::read_to_string(crate::support::root().join("scenarios/training/dhumbal_ppo_vs_random.toml"))
+        .expect("reads")
+        .replace("update_every = 4096", "update_every = 128")
+        .replace("eval_rounds = 400", "eval_rounds = 4");
+    fs::write(dir.path().join("t.toml"), text).expect("writes");
+    let o = mechsim(
+        dir.path(),
+        &["train", "t.toml", "--out", "o", "--steps", "300", "--quiet"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("o/summary.json")).expect("reads")).expect("json");
+    let steps = summary["steps"].as_u64().expect("steps");
+    assert!(
+        (200..=300).contains(&steps),
+        "32 tables answer together, yet the bound holds: {steps}"
     );
 }

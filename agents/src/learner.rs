@@ -68,6 +68,30 @@ impl Rollout {
         }
     }
 
+    /// Keeps the longest prefix of at most `max` transitions that ends a trajectory (whole
+    /// trajectories only: a cut one would teach from a return it never saw); returns how
+    /// many transitions it dropped.
+    pub fn keep_whole_trajectories(&mut self, max: usize) -> usize {
+        let len = self.len();
+        if len <= max {
+            return 0;
+        }
+        let keep = (1..=max).rev().find(|k| self.dones[k - 1]).unwrap_or(0);
+        self.observations.truncate(keep * self.obs_len);
+        self.masks.truncate(keep * self.num_actions);
+        for v in [
+            &mut self.log_probs,
+            &mut self.values,
+            &mut self.rewards,
+            &mut self.outcomes,
+        ] {
+            v.truncate(keep);
+        }
+        self.actions.truncate(keep);
+        self.dones.truncate(keep);
+        len - keep
+    }
+
     /// Number of transitions.
     pub fn len(&self) -> usize {
         self.actions.len()
@@ -171,5 +195,36 @@ impl Learner for UniformLearner {
             path: path.display().to_string(),
             message: "a uniform learner has no parameters to save".into(),
         })
+    }
+}
+
+#[cfg(test)]
+mod rollout_tests {
+    use super::*;
+
+    #[test]
+    fn only_whole_trajectories_are_kept() {
+        let mut r = Rollout::new(2, 3);
+        for (i, done) in [false, true, false, false, true, false].into_iter().enumerate() {
+            r.observations.extend([i as f32, 0.0]);
+            r.masks.extend([true, false, true]);
+            r.actions.push(i as u32);
+            r.log_probs.push(0.0);
+            r.values.push(0.0);
+            r.rewards.push(0.0);
+            r.dones.push(done);
+            r.outcomes.push(0.0);
+        }
+        assert_eq!(r.clone().keep_whole_trajectories(10), 0, "under the limit: untouched");
+        let mut cut = r.clone();
+        assert_eq!(cut.keep_whole_trajectories(4), 4, "the second trajectory ends at 5 > 4");
+        assert_eq!((cut.len(), cut.observations.len(), cut.masks.len()), (2, 4, 6));
+        assert_eq!(cut.dones, [false, true]);
+        let mut cut = r.clone();
+        assert_eq!(cut.keep_whole_trajectories(5), 1);
+        assert_eq!(cut.actions, [0, 1, 2, 3, 4]);
+        let mut none = r;
+        assert_eq!(none.keep_whole_trajectories(1), 6);
+        assert!(none.is_empty());
     }
 }

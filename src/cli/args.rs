@@ -162,12 +162,19 @@ pub(super) struct RunArgs {
     /// No progress bar and no report (errors are still printed).
     #[arg(long, short)]
     pub(super) quiet: bool,
-    /// Run at most this many rounds per replicate, or solver iterations (a quick look).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Set the rounds per replicate (tournaments), solver iterations (solve) or
+    /// [simulation] rounds (information), up or down; nothing else changes. Other kinds
+    /// refuse it
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     pub(super) rounds: Option<u64>,
-    /// Run at most this many replicates.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Set the number of replicates (tournaments, information, ad-load), up or down;
+    /// nothing else changes. Other kinds refuse it
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub(super) seeds: Option<u64>,
+    /// A quick smoke run: a few rounds and replicates, search budgets capped and the kind's
+    /// other costs cut (the test suite's scaling; the numbers are not the scenario's)
+    #[arg(long)]
+    pub(super) smoke: bool,
 }
 
 #[derive(Debug, clap::Args)]

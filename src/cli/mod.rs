@@ -56,7 +56,12 @@ pub struct StdoutError(pub std::io::Error);
 /// Parses the process arguments and runs; the binary's whole `main`.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = crate::interrupt::install() {
+        eprintln!("warning: {e}; Ctrl-C will stop mechsim at once");
+    }
     match execute(cli) {
+        // Interrupted work that kept what it had (a training run) still ends as interrupted.
+        Ok(()) if crate::interrupt::requested() => ExitCode::from(130),
         Ok(()) => ExitCode::SUCCESS,
         // The reader has gone (`| head`): nothing is left to say to anyone.
         Err(e)
@@ -69,9 +74,11 @@ pub fn main() -> ExitCode {
         }
         Err(e) => {
             use std::io::Write as _;
+            // Whatever stopped it, work the user interrupted ends as interrupted.
+            let interrupted = crate::interrupt::requested();
             // If even standard error is closed there is no one to tell.
             let _ = writeln!(std::io::stderr().lock(), "error: {e:#}");
-            ExitCode::from(2)
+            ExitCode::from(if interrupted { 130 } else { 2 })
         }
     }
 }
@@ -127,8 +134,9 @@ fn run_scenario(command: &str, scenario: &Scenario, request: &RunRequest) -> any
             kind.command()
         );
     }
+    // Kinds return an empty report when quiet, unless there is news (an interrupt).
     let report = kinds::run(scenario, request)?;
-    if !request.quiet {
+    if !report.is_empty() {
         out!("{report}")?;
     }
     Ok(())
@@ -136,11 +144,15 @@ fn run_scenario(command: &str, scenario: &Scenario, request: &RunRequest) -> any
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut scenario = scenario::load(&args.file)?;
-    if args.rounds.is_some() || args.seeds.is_some() {
-        let (rounds, seeds) = kinds::of(&scenario).size(&scenario.plan);
-        let rounds = args.rounds.unwrap_or(rounds);
-        let seeds = args.seeds.map_or(seeds, |s| s as usize);
-        scenario = scenario.scaled_down(rounds, seeds);
+    // `--smoke` first; `--rounds`/`--seeds` then set exactly what they name.
+    if args.smoke {
+        scenario = scenario.smoke();
+    }
+    if let Some(rounds) = args.rounds {
+        scenario = scenario.with_rounds(rounds)?;
+    }
+    if let Some(seeds) = args.seeds {
+        scenario = scenario.with_seeds(usize::try_from(seeds).unwrap_or(usize::MAX))?;
     }
     let request = RunRequest {
         out_dir: output_dir(args.out, &scenario),

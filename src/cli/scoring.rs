@@ -34,10 +34,45 @@ fn field<'r>(record: &'r csv::ByteRecord, col: usize, path: &Path, line: u64, na
     Ok(crate::core::table::field(record, col, path, line as usize, name)?)
 }
 
+/// Refuses a `--svg` path that would replace the input or a file that is not a picture
+/// (an existing SVG is replaced, atomically).
+fn check_chart_path(path: &std::path::Path, input: &std::path::Path) -> anyhow::Result<()> {
+    use crate::output::guard::resolve;
+    if resolve(path) == resolve(input) {
+        bail!(
+            "--svg {}: that is the input file; choose another path for the chart",
+            path.display()
+        );
+    }
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if !meta.is_file() {
+        bail!(
+            "--svg {}: it exists and is not a regular file (a directory, link or device); choose another path",
+            path.display()
+        );
+    }
+    let mut head = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(std::fs::File::open(path)?, 512), &mut head)?;
+    let head = String::from_utf8_lossy(&head);
+    let picture = head.trim_start().starts_with("<?xml") || head.trim_start().starts_with("<svg");
+    if !picture {
+        bail!(
+            "--svg {}: it exists and is not an SVG picture; mechsim only replaces its own charts (choose another path)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// `mechsim score`.
 pub(super) fn score(args: &ScoreArgs) -> anyhow::Result<()> {
     let (file, prob, outcome) = (args.file.as_path(), args.prob.as_str(), args.outcome.as_str());
     let (bins, json, svg) = (args.bins as usize, args.json, args.svg.clone());
+    if let Some(path) = &svg {
+        check_chart_path(path, file)?;
+    }
     let mut input = CsvInput::open(file)?;
     let p_col = column(&input, prob, "--prob")?;
     let y_col = column(&input, outcome, "--outcome")?;

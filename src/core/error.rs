@@ -30,14 +30,15 @@ pub enum Error {
         message: String,
     },
     /// Reading or writing a file failed.
-    #[error("{action} {}: {source}", path.display())]
+    /// (The cause is part of the message, not a `source`, so it is printed once.)
+    #[error("{action} {}: {cause}", path.display())]
     Io {
         /// What was being done ("cannot read", "cannot write", ...).
         action: &'static str,
         /// The file or directory.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The output directory already holds results.
     #[error(
@@ -81,15 +82,18 @@ pub enum Error {
     /// failure is the one to report.
     #[error("stopped because another replicate of the run failed")]
     Cancelled,
+    /// Stopped on the user's interrupt (Ctrl-C or SIGTERM); the message says what was kept.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
 }
 
 impl Error {
     /// Shorthand for an I/O error with context.
-    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         Error::Io {
             action,
             path: path.into(),
-            source,
+            cause,
         }
     }
 }

@@ -89,6 +89,24 @@ impl ScenarioKind for Adload {
         }
     }
 
+    fn set_seeds(&self, plan: &mut Plan, scenario_seed: u64, seeds: usize) -> std::result::Result<(), String> {
+        let Plan::Adload(p) = plan else {
+            return Err("not an ad-load scenario".into());
+        };
+        if p.evaluation.is_none() && p.online.is_none() {
+            return Err(
+                "`--seeds` sets the replicates of [evaluation] or [online], and this scenario has neither".into(),
+            );
+        }
+        if let Some(e) = &mut p.evaluation {
+            super::resize_seeds(&mut e.seeds, scenario_seed, seeds)?;
+        }
+        if let Some(o) = &mut p.online {
+            super::resize_seeds(&mut o.seeds, scenario_seed, seeds)?;
+        }
+        Ok(())
+    }
+
     fn describe(&self, plan: &Plan) -> String {
         match plan {
             Plan::Adload(p) => format!(

@@ -102,6 +102,40 @@ impl ScenarioKind for Information {
         }
     }
 
+    fn set_rounds(&self, plan: &mut Plan, rounds: u64) -> std::result::Result<(), String> {
+        match plan {
+            Plan::Information(p) => match &mut p.simulation {
+                Some(sim) => {
+                    sim.rounds = rounds;
+                    Ok(())
+                }
+                None => Err(
+                    "`--rounds` sets the rounds of [simulation], and this information scenario has none (its online horizons are a list in the file)"
+                        .into(),
+                ),
+            },
+            _ => Err("not an information scenario".into()),
+        }
+    }
+
+    fn set_seeds(&self, plan: &mut Plan, scenario_seed: u64, seeds: usize) -> std::result::Result<(), String> {
+        let Plan::Information(p) = plan else {
+            return Err("not an information scenario".into());
+        };
+        if p.simulation.is_none() && p.online.is_none() {
+            return Err(
+                "`--seeds` sets the replicates of [simulation] or [online], and this scenario has neither".into(),
+            );
+        }
+        if let Some(sim) = &mut p.simulation {
+            super::resize_seeds(&mut sim.seeds, scenario_seed, seeds)?;
+        }
+        if let Some(on) = &mut p.online {
+            super::resize_seeds(&mut on.seeds, scenario_seed, seeds)?;
+        }
+        Ok(())
+    }
+
     fn describe(&self, plan: &Plan) -> String {
         match plan {
             Plan::Information(p) => format!(

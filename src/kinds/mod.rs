@@ -59,6 +59,18 @@ pub trait ScenarioKind: Sync {
     /// suite smoke-runs every shipped file.
     fn scale_down(&self, plan: &mut Plan, rounds: u64, seeds: usize);
 
+    /// Sets what `--rounds N` names for this kind, up or down, and nothing else; `Err` says
+    /// why the kind takes no such flag (or no such value).
+    fn set_rounds(&self, _plan: &mut Plan, _rounds: u64) -> std::result::Result<(), String> {
+        Err(format!("`--rounds` does not apply to {} scenarios", self.name()))
+    }
+
+    /// Sets the number of replicates to `seeds`, up or down (new replicates take the seeds
+    /// a count of `seeds` in the file would give), and nothing else.
+    fn set_seeds(&self, _plan: &mut Plan, _scenario_seed: u64, _seeds: usize) -> std::result::Result<(), String> {
+        Err(format!("`--seeds` does not apply to {} scenarios", self.name()))
+    }
+
     /// Caps every seat's per-decision search budget at `budget` (the test suite's smoke
     /// runs); kinds without seats have nothing to cap.
     fn cap_search(&self, _plan: &mut Plan, _budget: i64) {}
@@ -72,7 +84,8 @@ pub trait ScenarioKind: Sync {
     }
 
     /// Runs the scenario, writes its output files into `request.out_dir` and returns the
-    /// readable report (empty when `request.quiet`).
+    /// readable report (empty when `request.quiet`, but for what the user must hear, such
+    /// as where an interrupted run kept its work).
     fn run(&self, scenario: &Scenario, request: &RunRequest) -> Result<String>;
 
     /// How a sweep splits a cell of this kind into units.
@@ -148,6 +161,25 @@ pub fn run(scenario: &Scenario, request: &RunRequest) -> Result<String> {
     let inputs: Vec<&std::path::Path> = inputs.iter().map(PathBuf::as_path).collect();
     let _lock = crate::output::claim(&request.out_dir, request.force, &inputs)?;
     of(scenario).run(scenario, request)
+}
+
+/// `list` resized to `n` replicate seeds: the first `n`, or more derived from the scenario
+/// seed as a count in the file would give them (refused if one repeats a listed seed).
+pub(crate) fn resize_seeds(list: &mut Vec<u64>, scenario_seed: u64, n: usize) -> std::result::Result<(), String> {
+    if n <= list.len() {
+        list.truncate(n.max(1));
+        return Ok(());
+    }
+    for r in list.len()..n {
+        let seed = crate::core::rng::replicate_seed(scenario_seed, r as u64);
+        if list.contains(&seed) {
+            return Err(format!(
+                "`--seeds {n}` would add replicate seed {seed}, which the scenario already lists; list the seeds in the file instead"
+            ));
+        }
+        list.push(seed);
+    }
+    Ok(())
 }
 
 pub fn names() -> Vec<&'static str> {
@@ -261,7 +293,7 @@ impl Clock {
             finished: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             wall_seconds: self.seconds(),
             threads,
-            command: std::env::args().collect(),
+            command: std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect(),
         }
     }
 }

@@ -46,6 +46,16 @@ impl ScenarioKind for Solve {
         }
     }
 
+    fn set_rounds(&self, plan: &mut Plan, rounds: u64) -> std::result::Result<(), String> {
+        match plan {
+            Plan::Solve(s) => {
+                s.iterations = rounds;
+                Ok(())
+            }
+            _ => Err("not a solve scenario".into()),
+        }
+    }
+
     fn describe(&self, plan: &Plan) -> String {
         match plan {
             Plan::Solve(p) => format!(

@@ -53,6 +53,30 @@ impl ScenarioKind for Tournament {
         }
     }
 
+    fn set_rounds(&self, plan: &mut Plan, rounds: u64) -> std::result::Result<(), String> {
+        let Plan::Tournament(t) = plan else {
+            return Err("not a tournament".into());
+        };
+        if t.rotation == Rotation::Duplicate {
+            let block = (t.tables * t.seats.len()) as u64;
+            if !rounds.is_multiple_of(block) {
+                return Err(format!(
+                    "`--rounds {rounds}`: duplicate rotation plays whole blocks of tables x seats = {block} rounds (try {})",
+                    rounds.div_ceil(block) * block
+                ));
+            }
+        }
+        t.rounds = rounds;
+        Ok(())
+    }
+
+    fn set_seeds(&self, plan: &mut Plan, scenario_seed: u64, seeds: usize) -> std::result::Result<(), String> {
+        match plan {
+            Plan::Tournament(t) => super::resize_seeds(&mut t.seeds, scenario_seed, seeds),
+            _ => Err("not a tournament".into()),
+        }
+    }
+
     fn cap_search(&self, plan: &mut Plan, budget: i64) {
         if let Plan::Tournament(t) = plan {
             cap_seat_budgets(&t.game.name, &mut t.seats, budget);

@@ -112,6 +112,8 @@ impl ScenarioKind for Training {
             threads: Some(1),
             on_progress: std::sync::Arc::new(move |n| progress.inc(n)),
             on_status: std::sync::Arc::new(move |message| status.set_message(message)),
+            // The training loop stops itself on an interrupt and writes what it has.
+            interruptible: false,
         };
         let staging = output::Staging::new(&request.out_dir)?;
         let clock = super::Clock::start();
@@ -129,7 +131,9 @@ impl ScenarioKind for Training {
             &clock.info(1),
             &request.device.to_string(),
         )?;
-        Ok(if request.quiet {
+        Ok(if request.quiet && result.interrupted {
+            crate::terminal::games::interrupted_training(&result, &request.out_dir) + "\n"
+        } else if request.quiet {
             String::new()
         } else {
             crate::terminal::games::render_training(&plan, &result, wall, &request.out_dir, request.device)

@@ -23,6 +23,10 @@ use serde_json::Value;
 
 use crate::core::error::{Error, Result};
 
+/// The longest output directory name (file systems allow 255 bytes; staging and lock names
+/// add up to about 30).
+pub const MAX_NAME: usize = 200;
+
 /// The marker every staging directory holds, so that only mechsim's own are ever cleaned.
 pub(crate) const STAGING_MARKER: &str = ".mechsim-staging";
 
@@ -39,6 +43,11 @@ pub fn validate_target(target: &Path, inputs: &[&Path]) -> Result<()> {
     }
     if target.file_name().is_none() || matches!(target.components().next_back(), Some(Component::CurDir)) {
         return bad("an output directory must be a directory of its own, not `.`, `..` or a root");
+    }
+    if target.file_name().is_some_and(|n| n.len() > MAX_NAME) {
+        return bad(&format!(
+            "its name is longer than {MAX_NAME} bytes (mechsim adds to it for staging and locks)"
+        ));
     }
     let resolved = resolve(target);
     if let Ok(cwd) = std::env::current_dir() {
@@ -123,7 +132,9 @@ pub(crate) enum Holding {
     Foreign(String),
 }
 
-/// Whether `dir` is mechsim's to replace.
+/// Whether `dir` is mechsim's to replace: every file under it (symbolic links included,
+/// never followed) is one its manifest lists, or lies in a directory mechsim wrote (its own
+/// manifest, such as `report/` or a sweep's unit, or a staging directory's marker).
 pub(crate) fn holding(dir: &Path) -> Holding {
     let meta = match fs::symlink_metadata(dir) {
         Err(_) => return Holding::Nothing,
@@ -132,55 +143,161 @@ pub(crate) fn holding(dir: &Path) -> Holding {
     if !meta.is_dir() {
         return Holding::Foreign("it is not a directory".into());
     }
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Holding::Foreign("it cannot be read".into());
-    };
-    let names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    if names.is_empty() {
-        return Holding::Nothing;
+    match fs::read_dir(dir) {
+        Err(_) => return Holding::Foreign("it cannot be read".into()),
+        Ok(mut entries) => {
+            if entries.next().is_none() {
+                return Holding::Nothing;
+            }
+        }
     }
     let Some(listed) = manifest_files(dir) else {
         return Holding::Foreign("it has no manifest.json written by mechsim".into());
     };
-    for name in &names {
-        if name == "manifest.json" || listed.iter().any(|l| l == name) {
-            continue;
-        }
-        let inner = dir.join(name);
-        let is_dir = fs::symlink_metadata(&inner).is_ok_and(|m| m.is_dir());
-        if is_dir && holding(&inner) == Holding::Ours {
-            continue;
-        }
-        return Holding::Foreign(format!("it holds `{name}`, which mechsim did not write"));
+    match unlisted(dir, dir, &listed) {
+        Some(path) => Holding::Foreign(format!("it holds `{path}`, which mechsim did not write")),
+        None => Holding::Ours,
     }
-    Holding::Ours
 }
 
-/// The entries a mechsim manifest lists, or `None` when `dir` has no such manifest.
-fn manifest_files(dir: &Path) -> Option<Vec<String>> {
+/// The first file under `at` (a directory inside `root`) that `listed` does not name, as a
+/// path relative to `root`.
+fn unlisted(root: &Path, at: &Path, listed: &std::collections::HashSet<String>) -> Option<String> {
+    let relative = |p: &Path| p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/");
+    let Ok(entries) = fs::read_dir(at) else {
+        return Some(relative(at));
+    };
+    for entry in entries {
+        let Ok(entry) = entry else {
+            return Some(relative(at));
+        };
+        let path = entry.path();
+        let name = relative(&path);
+        if at == root && name == "manifest.json" {
+            if fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+                continue;
+            }
+            return Some(name);
+        }
+        if (listed.contains(&name) || leftover_of_listed(&name, listed))
+            && fs::symlink_metadata(&path).is_ok_and(|m| m.is_file())
+        {
+            continue;
+        }
+        let is_dir = fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+        if !is_dir {
+            return Some(name);
+        }
+        // A directory mechsim wrote on its own terms, or one whose files this manifest lists.
+        let own_manifest = path.join("manifest.json");
+        if fs::symlink_metadata(&own_manifest).is_ok_and(|m| m.is_file()) && holding(&path) == Holding::Ours {
+            continue;
+        }
+        if fs::symlink_metadata(path.join(STAGING_MARKER)).is_ok_and(|m| m.is_file()) {
+            continue;
+        }
+        if let Some(found) = unlisted(root, &path, listed) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// Whether `name` is the temporary file (`.<file>.tmp-<pid>`) of a listed file that a killed
+/// `write_atomic` left.
+fn leftover_of_listed(name: &str, listed: &std::collections::HashSet<String>) -> bool {
+    let (folder, file) = name.rsplit_once('/').map_or(("", name), |(d, f)| (d, f));
+    let Some((base, pid)) = file.strip_prefix('.').and_then(|f| f.rsplit_once(".tmp-")) else {
+        return false;
+    };
+    let original = if folder.is_empty() {
+        base.to_string()
+    } else {
+        format!("{folder}/{base}")
+    };
+    !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && (listed.contains(&original) || original == "manifest.json")
+}
+
+/// The files (paths relative to `dir`, `/`-separated) a mechsim manifest lists, or `None`
+/// when `dir` has no such manifest. A sweep's manifest names its cells and replicates, from
+/// which its files follow.
+fn manifest_files(dir: &Path) -> Option<std::collections::HashSet<String>> {
+    let path = dir.join("manifest.json");
+    if !fs::symlink_metadata(&path).ok()?.is_file() {
+        return None;
+    }
     let mut text = String::new();
-    File::open(dir.join("manifest.json"))
-        .ok()?
-        .take(64 << 20)
-        .read_to_string(&mut text)
-        .ok()?;
+    File::open(&path).ok()?.take(64 << 20).read_to_string(&mut text).ok()?;
     let manifest: Value = serde_json::from_str(&text).ok()?;
     manifest.get("mechsim_version")?.as_str()?;
-    let mut files: Vec<String> = manifest
+    let mut files: std::collections::HashSet<String> = manifest
         .get("files")
         .and_then(Value::as_array)
         .map(|list| list.iter().filter_map(|f| f.as_str().map(String::from)).collect())
         .unwrap_or_default();
-    // Sweeps of the release before manifests listed their entries.
-    if manifest.get("kind").and_then(Value::as_str) == Some("sweep") && files.is_empty() {
-        files.extend(["sweep.csv", "cells", "units"].map(String::from));
+    if manifest.get("kind").and_then(Value::as_str) == Some("sweep") {
+        files = sweep_files(&manifest);
     }
-    // A file name only, never a path: `files` lists entries of this directory.
-    files.retain(|f| !f.is_empty() && !f.contains(['/', '\\']) && f != "." && f != "..");
+    // Relative paths inside `dir` only.
+    files.retain(|f| {
+        !f.is_empty()
+            && !f.starts_with('/')
+            && !f.contains('\\')
+            && f.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+    });
     Some(files)
+}
+
+/// What a sweep writes, from its manifest: `sweep.csv`, each cell's merged `rounds.csv`, and
+/// each unit's rows, fingerprint and staging file (units run as directories of their own
+/// carry their own manifests).
+fn sweep_files(manifest: &Value) -> std::collections::HashSet<String> {
+    let mut files = std::collections::HashSet::from(["sweep.csv".to_string()]);
+    let replicates = manifest.get("replicates_per_cell").and_then(Value::as_u64).unwrap_or(0);
+    let cells = manifest
+        .get("cells")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    for cell in cells.iter().filter_map(|c| c.get("cell").and_then(Value::as_str)) {
+        files.insert(format!("cells/{cell}/rounds.csv"));
+        for r in 0..replicates.min(10_000) {
+            for ending in ["csv", "fingerprint", "csv.partial"] {
+                files.insert(format!("units/{cell}-r{r:04}.{ending}"));
+            }
+        }
+    }
+    files
+}
+
+/// Every file under `dir` (except its manifest and a staging marker), as `/`-separated paths
+/// relative to it, sorted: what a manifest's `files` lists.
+pub(crate) fn list_files(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, at: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = fs::read_dir(at) else {
+            return;
+        };
+        for entry in entries.filter_map(|e| e.ok()) {
+            let path = entry.path();
+            if fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+                walk(root, &path, out);
+            } else {
+                let name = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                if name != "manifest.json" && name != STAGING_MARKER {
+                    out.push(name);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
 }
 
 /// Refuses to write into `target` when it holds anything, unless `force` and mechsim wrote it.
@@ -244,13 +361,8 @@ impl OutputLock {
         fs::create_dir_all(parent).map_err(|e| Error::io("cannot create directory", parent, e))?;
         let path = parent.join(format!(".{}.lock", name_of(target)));
         loop {
-            let mut file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .map_err(|e| Error::io("cannot create the lock file", &path, e))?;
+            refuse_foreign_lock(&path)?;
+            let mut file = open_no_follow(&path).map_err(|e| Error::io("cannot create the lock file", &path, e))?;
             match file.try_lock() {
                 Ok(()) => {}
                 Err(fs::TryLockError::WouldBlock) => {
@@ -280,6 +392,46 @@ impl OutputLock {
     }
 }
 
+/// A lock file is mechsim's when it is a plain file holding nothing or a process id; anything
+/// else at that path (a symbolic link, a user's file) is never written or removed.
+fn refuse_foreign_lock(path: &Path) -> Result<()> {
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    let ours =
+        meta.is_file() && meta.len() <= 20 && fs::read(path).is_ok_and(|bytes| bytes.iter().all(u8::is_ascii_digit));
+    if ours {
+        Ok(())
+    } else {
+        Err(Error::UnsafeOutput(
+            path.to_path_buf(),
+            "it is where the output's lock file goes, and mechsim did not write it (move it away)".into(),
+        ))
+    }
+}
+
+#[cfg(unix)]
+fn open_no_follow(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_no_follow(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+}
+
 #[cfg(unix)]
 fn same_file(file: &File, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
@@ -296,8 +448,10 @@ fn same_file(_file: &File, path: &Path) -> bool {
 
 impl Drop for OutputLock {
     fn drop(&mut self) {
-        // Removed while still locked, so no one else can be holding it.
-        let _ = fs::remove_file(&self.path);
+        // Removed while still locked (so no one else holds it), and only if it is still ours.
+        if same_file(&self.file, &self.path) {
+            let _ = fs::remove_file(&self.path);
+        }
         let _ = self.file.unlock();
     }
 }
@@ -361,9 +515,15 @@ pub(crate) fn remove_stale(target: &Path) {
             continue;
         }
         let path = entry.path();
+        if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
         let ours = path.join(STAGING_MARKER).is_file() || holding(&path) == Holding::Ours;
-        if ours && fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+        if ours {
             let _ = fs::remove_dir_all(&path);
+        } else {
+            // Killed before it marked its staging directory: empty, so nothing is lost.
+            let _ = fs::remove_dir(&path);
         }
     }
 }
@@ -388,6 +548,14 @@ fn alive(_pid: u32) -> bool {
 /// Writes `bytes` to `path` through a temporary file beside it and a rename, so `path` is
 /// either its old self or complete.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Ok(meta) = fs::symlink_metadata(path)
+        && !meta.is_file()
+    {
+        return Err(Error::UnsafeOutput(
+            path.to_path_buf(),
+            "it exists and is not a regular file (a directory, link or device); mechsim only replaces files".into(),
+        ));
+    }
     let tmp = sibling(path, "tmp", std::process::id());
     let written = File::create(&tmp).and_then(|mut f| {
         f.write_all(bytes)?;

@@ -70,6 +70,8 @@ impl Staging {
         fs::create_dir_all(parent).map_err(|e| Error::io("cannot create directory", parent, e))?;
         guard::remove_stale(target);
         let path = guard::sibling(target, "partial", std::process::id());
+        // A killed run of an earlier process with this pid may have left it empty.
+        let _ = fs::remove_dir(&path);
         if path.exists() {
             if !path.join(guard::STAGING_MARKER).is_file() {
                 return Err(Error::UnsafeOutput(
@@ -99,9 +101,29 @@ impl Staging {
     pub fn commit(mut self, force: bool) -> Result<()> {
         let marker = self.path.join(guard::STAGING_MARKER);
         fs::remove_file(&marker).map_err(|e| Error::io("cannot remove", &marker, e))?;
+        self.list_files_in_manifest()?;
         guard::swap_into_place(&self.path, &self.target, force)?;
         self.committed = true;
         Ok(())
+    }
+}
+
+impl Staging {
+    /// Makes the manifest's `files` the complete list of what the directory holds (every
+    /// file, sub-directories included), which is what lets a later `--force` replace it and
+    /// nothing more.
+    fn list_files_in_manifest(&self) -> Result<()> {
+        let path = self.path.join("manifest.json");
+        let Ok(text) = fs::read_to_string(&path) else {
+            return Ok(());
+        };
+        let Ok(Value::Object(mut manifest)) = serde_json::from_str::<Value>(&text) else {
+            return Ok(());
+        };
+        let mut files = guard::list_files(&self.path);
+        files.push("manifest.json".into());
+        manifest.insert("files".into(), json!(files));
+        write_json(&path, &Value::Object(manifest))
     }
 }
 
@@ -580,6 +602,7 @@ pub fn write_training(
         "checkpoint": "model.mpk",
         "best_checkpoint": result.best_update.map(|_| "best.mpk"),
         "best_update": result.best_update,
+        "interrupted": result.interrupted,
     });
     write_json(&at("summary.json"), &summary)?;
     let mut files = vec![

@@ -61,6 +61,8 @@ pub struct RunOptions {
     pub on_progress: Arc<dyn Fn(u64) + Send + Sync>,
     /// Called with a one-line status of long runs (e.g. a training run's latest returns).
     pub on_status: Arc<dyn Fn(String) + Send + Sync>,
+    /// Whether the user's interrupt stops the run between rounds (`crate::interrupt`).
+    pub interruptible: bool,
 }
 
 impl Default for RunOptions {
@@ -69,6 +71,7 @@ impl Default for RunOptions {
             threads: None,
             on_progress: Arc::new(|_| {}),
             on_status: Arc::new(|_| {}),
+            interruptible: true,
         }
     }
 }
@@ -199,6 +202,7 @@ pub fn run_plan<G: GameFacts>(
                     abort_on_illegal: game.abort_on_illegal(),
                     on_progress: Arc::clone(&options.on_progress),
                     cancel: Arc::clone(&cancel),
+                    interruptible: options.interruptible,
                 };
                 run_tournament(setup).map(|out| Replicate {
                     seed: *seed,

@@ -115,6 +115,8 @@ pub struct TrainingResult {
     pub update_seconds: f64,
     /// Seconds spent collecting (for steps/s).
     pub collect_seconds: f64,
+    /// Whether the user's interrupt ended the run before its budget (what it had is kept).
+    pub interrupted: bool,
 }
 
 fn evaluate<G: GameFacts>(
@@ -143,8 +145,10 @@ fn evaluate<G: GameFacts>(
         tables: 1,
         rotation: Rotation::Rotate,
     };
+    // An interrupted training run still evaluates what it writes.
     let options = RunOptions {
         threads: Some(1),
+        interruptible: false,
         ..RunOptions::default()
     };
     let result = run_plan::<G>(&tournament, &options, policies)?;
@@ -223,7 +227,8 @@ pub fn run_training<G: GameFacts>(
     let mut curve = Vec::new();
     let (mut window_payoff, mut window_wins, mut window_rounds) = (0.0, 0u64, 0u64);
     let done = |steps: u64, episodes: u64| {
-        plan.budget.steps.is_some_and(|s| steps >= s)
+        crate::interrupt::requested()
+            || plan.budget.steps.is_some_and(|s| steps >= s)
             || plan.budget.episodes.is_some_and(|e| episodes >= e)
             || deadline.is_some_and(|d| started.elapsed() >= d)
     };
@@ -232,7 +237,15 @@ pub fn run_training<G: GameFacts>(
     let mut best: Option<(u64, f64)> = None;
     while !done(steps, episodes) {
         let t = Instant::now();
-        let (rollout, rounds) = world.collect(plan.update_every)?;
+        // The last update takes only the whole trajectories the step budget has room for:
+        // `steps` is a true upper bound (tables answered together overshoot a collection).
+        let left =
+            usize::try_from(plan.budget.steps.map_or(u64::MAX, |s| s.saturating_sub(steps))).unwrap_or(usize::MAX);
+        let (mut rollout, rounds) = world.collect(plan.update_every.min(left))?;
+        let over_budget = rollout.keep_whole_trajectories(left) > 0;
+        if over_budget && rollout.is_empty() {
+            break;
+        }
         collect_seconds += t.elapsed().as_secs_f64();
         steps += rollout.len() as u64;
         for row in rounds.iter().filter(|r| r.participant == 0) {
@@ -249,7 +262,7 @@ pub fn run_training<G: GameFacts>(
             .map_err(|e| Error::Run(e.to_string()))?;
         update_seconds += t.elapsed().as_secs_f64();
         updates += 1;
-        let last = done(steps, episodes);
+        let last = over_budget || done(steps, episodes);
         let eval_due = last || (plan.eval_every > 0 && updates.is_multiple_of(plan.eval_every));
         let keep_due = plan.checkpoint_every > 0 && updates.is_multiple_of(plan.checkpoint_every);
         let eval = if eval_due || keep_due {
@@ -314,6 +327,9 @@ pub fn run_training<G: GameFacts>(
             ));
         }
         (window_payoff, window_wins, window_rounds) = (0.0, 0, 0);
+        if over_budget {
+            break;
+        }
     }
     let _ = std::fs::remove_dir(dir.join("checkpoints"));
     let checkpoint = dir.join("model.mpk");
@@ -330,6 +346,7 @@ pub fn run_training<G: GameFacts>(
         updates,
         update_seconds,
         collect_seconds,
+        interrupted: crate::interrupt::requested(),
     })
 }
 

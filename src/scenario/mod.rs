@@ -215,6 +215,7 @@ pub(crate) fn file_hash(text: &str) -> String {
 /// `results/<name>`) and `[output] dir` (a directory of its own).
 pub(crate) fn check_name(ctx: &Ctx<'_>, name: &str, output: Option<&RawOutput>) -> Result<()> {
     if name.trim().is_empty()
+        || name.len() > crate::output::guard::MAX_NAME
         || name.contains(['/', '\\'])
         || name.chars().any(char::is_control)
         || name == "."
@@ -223,17 +224,26 @@ pub(crate) fn check_name(ctx: &Ctx<'_>, name: &str, output: Option<&RawOutput>) 
         return Err(ctx.error_at(
             &[key("name")],
             false,
-            "must be a non-empty name without path separators or control characters, and not `.` or `..`".into(),
+            format!(
+                "must be a non-empty name of at most {} bytes without path separators or control characters, and not `.` or `..`",
+                crate::output::guard::MAX_NAME
+            ),
         ));
     }
     if let Some(dir) = output.and_then(|o| o.dir.as_deref()) {
         let path = Path::new(dir);
-        let own = path.file_name().is_some() && !matches!(path.components().next_back(), Some(Component::CurDir));
+        let own = path
+            .file_name()
+            .is_some_and(|n| n.len() <= crate::output::guard::MAX_NAME)
+            && !matches!(path.components().next_back(), Some(Component::CurDir));
         if dir.trim().is_empty() || dir.contains('\0') || !own {
             return Err(ctx.error_at(
                 &[key("output"), key("dir")],
                 false,
-                "must name a directory of its own: not empty, no NUL byte, and not `.`, `..` or a root".into(),
+                format!(
+                    "must name a directory of its own: not empty, no NUL byte, a last part of at most {} bytes, and not `.`, `..` or a root",
+                    crate::output::guard::MAX_NAME
+                ),
             ));
         }
     }
@@ -415,6 +425,13 @@ pub(crate) fn quoted(items: &[&str]) -> String {
     items.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")
 }
 
+/// Rounds (or the kind's unit of work) under `--smoke`.
+pub const SMOKE_ROUNDS: u64 = 6;
+/// Replicates under `--smoke`.
+pub const SMOKE_SEEDS: usize = 2;
+/// The per-decision search budget under `--smoke`.
+pub const SMOKE_BUDGET: i64 = 16;
+
 impl Scenario {
     /// The files this scenario reads: the file itself, and every string value in it that
     /// names an existing file (relative to the scenario's folder or to the working
@@ -449,6 +466,33 @@ impl Scenario {
     pub fn scaled_down(mut self, rounds: u64, seeds: usize) -> Self {
         kinds::of(&self).scale_down(&mut self.plan, rounds, seeds);
         self
+    }
+
+    /// The same scenario with `rounds` as its count of rounds, up or down: rounds per
+    /// replicate (tournaments), iterations (solve), `[simulation]` rounds (information).
+    /// Other kinds refuse it. Nothing else changes.
+    pub fn with_rounds(mut self, rounds: u64) -> Result<Self> {
+        let kind = kinds::of(&self);
+        kind.set_rounds(&mut self.plan, rounds)
+            .map_err(|m| Error::Run(format!("{}: {m}", self.file.display())))?;
+        Ok(self)
+    }
+
+    /// The same scenario with `seeds` replicates, up or down (tournaments, information and
+    /// ad-load scenarios; others refuse it). Nothing else changes.
+    pub fn with_seeds(mut self, seeds: usize) -> Result<Self> {
+        let kind = kinds::of(&self);
+        kind.set_seeds(&mut self.plan, self.seed, seeds)
+            .map_err(|m| Error::Run(format!("{}: {m}", self.file.display())))?;
+        Ok(self)
+    }
+
+    /// The smoke scaling `--smoke` applies (and the test suite runs every shipped file
+    /// with): `SMOKE_ROUNDS` rounds, `SMOKE_SEEDS` replicates, search budgets capped at
+    /// `SMOKE_BUDGET`, and each kind's other costs cut to match. Results are a quick look,
+    /// not the scenario's.
+    pub fn smoke(self) -> Self {
+        self.smoke_test(SMOKE_ROUNDS, SMOKE_SEEDS, SMOKE_BUDGET)
     }
 
     /// Like `scaled_down`, and also caps every seat's per-decision budget (the parameter

@@ -270,6 +270,16 @@ pub fn render_solve(plan: &SolvePlan, result: &SolveResult, wall_seconds: f64, o
 
 /// Renders a training run's report: the curve at about ten points, the final evaluation and
 /// how to seat the trained policy in a scenario.
+/// The line that says an interrupted training run kept what it had, and where.
+pub fn interrupted_training(result: &TrainingResult, out_dir: &Path) -> String {
+    format!(
+        "interrupted after {} steps ({} updates): the model, the best checkpoint so far, the curve and a summary marked \"interrupted\" are in {}",
+        result.steps,
+        result.updates,
+        out_dir.display()
+    )
+}
+
 pub fn render_training(
     plan: &TrainingPlan,
     result: &TrainingResult,
@@ -278,6 +288,9 @@ pub fn render_training(
     device: DeviceKind,
 ) -> String {
     let mut out = String::new();
+    if result.interrupted {
+        let _ = writeln!(out, "{}\n", interrupted_training(result, out_dir));
+    }
     let opponents: Vec<&str> = plan.opponents.iter().map(|o| o.label.as_str()).collect();
     let _ = writeln!(
         out,

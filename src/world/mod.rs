@@ -220,6 +220,9 @@ pub struct TournamentSetup<G: Tournament> {
     pub on_progress: Arc<dyn Fn(u64) + Send + Sync>,
     /// Shared by the replicates of one run: set when one fails, so the others stop early.
     pub cancel: Arc<AtomicBool>,
+    /// Whether the user's interrupt (`interrupt::requested`) stops the tables before their
+    /// next round (a training run's evaluations finish instead).
+    pub interruptible: bool,
 }
 
 /// The phases of a round, in the order they run.
@@ -277,6 +280,7 @@ pub(crate) struct Rules {
     pub(crate) abort_on_illegal: bool,
     pub(crate) labels: Vec<String>,
     pub(crate) pace: Pace,
+    pub(crate) interruptible: bool,
 }
 
 /// Rounds still to settle, over all tables.
@@ -593,6 +597,11 @@ fn deal<G: Tournament>(ctx: &Ctx<'_, G>, t: &mut TableMut<'_, G>) -> Result<bool
     }
     if ctx.cancel.load(Ordering::Relaxed) {
         return Err(Error::Cancelled);
+    }
+    if ctx.rules.interruptible && crate::interrupt::requested() {
+        return Err(Error::Interrupted(
+            "the run stopped before its end and wrote nothing (its output directory is as it was)".into(),
+        ));
     }
     let (rules, round) = (ctx.rules, t.rounds.next);
     let order = rules.rotation.order(rules.participants, round);
@@ -993,6 +1002,7 @@ pub fn run_tournament<G: Tournament + Clone>(setup: TournamentSetup<G>) -> Resul
         abort_on_illegal: setup.abort_on_illegal,
         labels: setup.labels,
         pace: Pace::Rounds,
+        interruptible: setup.interruptible,
     });
     world.insert_resource(Remaining(total));
     world.insert_resource(Progress(setup.on_progress));
@@ -1080,6 +1090,7 @@ mod tests {
             abort_on_illegal: false,
             on_progress: Arc::new(|_| {}),
             cancel: Arc::new(AtomicBool::new(false)),
+            interruptible: false,
         }
     }
 

@@ -238,6 +238,7 @@ impl TrainingWorld {
             abort_on_illegal: false,
             labels: setup.labels,
             pace: Pace::Step,
+            interruptible: false,
         });
         world.insert_resource(LearnerRes(Exclusive::new(learner)));
         world.insert_resource(RoundLog::default());
