@@ -93,18 +93,11 @@ impl ScenarioKind for Adload {
         let Plan::Adload(p) = plan else {
             return Err("not an ad-load scenario".into());
         };
-        if p.evaluation.is_none() && p.online.is_none() {
-            return Err(
-                "`--seeds` sets the replicates of [evaluation] or [online], and this scenario has neither".into(),
-            );
-        }
-        if let Some(e) = &mut p.evaluation {
-            super::resize_seeds(&mut e.seeds, scenario_seed, seeds)?;
-        }
-        if let Some(o) = &mut p.online {
-            super::resize_seeds(&mut o.seeds, scenario_seed, seeds)?;
-        }
-        Ok(())
+        let lists = [
+            p.evaluation.as_mut().map(|t| &mut t.seeds),
+            p.online.as_mut().map(|t| &mut t.seeds),
+        ];
+        super::resize_replicates(lists, scenario_seed, seeds, "[evaluation] or [online]")
     }
 
     fn describe(&self, plan: &Plan) -> String {

@@ -122,18 +122,11 @@ impl ScenarioKind for Information {
         let Plan::Information(p) = plan else {
             return Err("not an information scenario".into());
         };
-        if p.simulation.is_none() && p.online.is_none() {
-            return Err(
-                "`--seeds` sets the replicates of [simulation] or [online], and this scenario has neither".into(),
-            );
-        }
-        if let Some(sim) = &mut p.simulation {
-            super::resize_seeds(&mut sim.seeds, scenario_seed, seeds)?;
-        }
-        if let Some(on) = &mut p.online {
-            super::resize_seeds(&mut on.seeds, scenario_seed, seeds)?;
-        }
-        Ok(())
+        let lists = [
+            p.simulation.as_mut().map(|t| &mut t.seeds),
+            p.online.as_mut().map(|t| &mut t.seeds),
+        ];
+        super::resize_replicates(lists, scenario_seed, seeds, "[simulation] or [online]")
     }
 
     fn describe(&self, plan: &Plan) -> String {

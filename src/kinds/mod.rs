@@ -182,6 +182,24 @@ pub(crate) fn resize_seeds(list: &mut Vec<u64>, scenario_seed: u64, n: usize) ->
     Ok(())
 }
 
+/// Resizes the replicate seeds of every table present (`tables` names them for the error).
+pub(crate) fn resize_replicates(
+    lists: [Option<&mut Vec<u64>>; 2],
+    scenario_seed: u64,
+    n: usize,
+    tables: &str,
+) -> std::result::Result<(), String> {
+    if lists.iter().all(Option::is_none) {
+        return Err(format!(
+            "`--seeds` sets the replicates of {tables}, and this scenario has neither"
+        ));
+    }
+    lists
+        .into_iter()
+        .flatten()
+        .try_for_each(|list| resize_seeds(list, scenario_seed, n))
+}
+
 pub fn names() -> Vec<&'static str> {
     KINDS.iter().map(|k| k.name()).collect()
 }
