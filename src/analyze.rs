@@ -133,13 +133,14 @@ pub(crate) fn tournament(dir: &Path, scratch: &Path, index: usize, duplicate: bo
         match t {
             "true" => Ok(1.0),
             "false" => Ok(0.0),
-            _ => t.parse::<f64>().context_with(|| {
-                format!(
-                    "{}:{line}: column `{}`: expected a number, found \"{t}\"",
+            _ => match t.parse::<f64>() {
+                Ok(v) if v.abs() <= crate::analysis::stats::MAX_MAGNITUDE => Ok(v),
+                _ => Err(Error::Run(format!(
+                    "{}:{line}: column `{}`: expected a finite number within ±1e150, found \"{t}\"",
                     rounds_path.display(),
                     header[c]
-                )
-            }),
+                ))),
+            },
         }
     };
     let mut names: Vec<String> = Vec::new();

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::core::error::Result;
 use crate::core::facts::GameFacts;
 use crate::core::game::{Game, Resample};
-use crate::core::params::ParamSpec;
+use crate::core::params::{GameSpec, ParamSpec};
 use crate::games::conformance::{ConformanceReport, check_game, check_resample, variants};
 use crate::games::connect_four::ConnectFour;
 use crate::games::dhumbal::Dhumbal;
@@ -26,10 +26,12 @@ use crate::games::kuhn_poker::KuhnPoker;
 use crate::games::leduc_poker::LeducPoker;
 use crate::games::tic_tac_toe::TicTacToe;
 use crate::policies::search::{imperfect_information, perfect_information, solvers};
-use crate::policies::{PolicyEntry, PolicyRole, SeatPreparer, dhumbal_heuristic, external, learned, random};
+use crate::policies::{
+    PolicyEntry, PolicyRole, SeatContext, SeatPreparer, dhumbal_heuristic, external, learned, random,
+};
 use crate::runner::solve::{SolvePlan, SolveResult, run_solve};
 use crate::runner::training::{TrainingPlan, TrainingResult, run_training};
-use crate::runner::{RunOptions, TournamentPlan, TournamentResult, run_plan};
+use crate::runner::{RunOptions, SeatPlan, TournamentPlan, TournamentResult, run_plan};
 use mechsim_agents::DeviceKind;
 
 /// Every built-in game with the policies that play it.
@@ -100,6 +102,7 @@ trait GameOps: Send + Sync {
         options: &RunOptions,
     ) -> Result<TrainingResult>;
     fn conformance(&self, episodes: usize, seed: u64) -> std::result::Result<ConformanceReport, String>;
+    fn check_seats(&self, spec: &GameSpec, seats: &[SeatPlan]) -> std::result::Result<(), (usize, String)>;
 }
 
 /// The hidden-information check of the conformance suite, for games that can resample.
@@ -133,6 +136,26 @@ impl<G: GameFacts> GameOps for Typed<G> {
 
     fn run_solve(&self, plan: &SolvePlan, options: &RunOptions) -> Result<SolveResult> {
         run_solve::<G>(plan, options)
+    }
+
+    fn check_seats(&self, spec: &GameSpec, seats: &[SeatPlan]) -> std::result::Result<(), (usize, String)> {
+        // A game the spec cannot build is reported where the game is validated.
+        let Ok(game) = G::from_spec(spec) else {
+            return Ok(());
+        };
+        let entries = self.entries();
+        for (i, seat) in seats.iter().enumerate() {
+            let Some(entry) = entries.iter().find(|e| e.name == seat.policy) else {
+                return Err((i, format!("policy `{}` cannot play `{}`", seat.policy, spec.name)));
+            };
+            // External agents are programs (checking would start them); solvers solve the
+            // game when built (their parameters are checked by their declared ranges).
+            if matches!(entry.role, PolicyRole::External | PolicyRole::Solver) {
+                continue;
+            }
+            (entry.build)(&SeatContext::new(&game, &seat.params, &entries)).map_err(|m| (i, m))?;
+        }
+        Ok(())
     }
 
     fn run_training(
@@ -210,6 +233,12 @@ impl GameEntry {
                 resample,
             }),
         }
+    }
+
+    /// Builds each seat's policy once for `spec` (external agents and solvers aside), as a run would, so
+    /// `check` refuses what a run would: the failing seat's index and the builder's message.
+    pub fn check_seats(&self, spec: &GameSpec, seats: &[SeatPlan]) -> std::result::Result<(), (usize, String)> {
+        self.ops.check_seats(spec, seats)
     }
 
     /// Its policies, in listing order.

@@ -399,3 +399,48 @@ policy = "random"
         );
     }
 }
+
+/// Whether process `pid` still runs (zombies count as gone), polling up to two seconds.
+#[cfg(target_os = "linux")]
+fn gone(pid: u32) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(2) {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+        if stat.is_empty() || state == Some(Some('Z')) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn what_an_agent_starts_ends_with_it_and_an_exit_is_not_a_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    // The agent's shell leaves a background child behind, then becomes the echo agent.
+    let wrapper = format!("/bin/sleep 1000 & echo $! > child.pid; exec {}", echo_agent().display());
+    let text = scenario(&[], "", 4).replace(
+        &format!("command = [{:?}]", echo_agent().display().to_string()),
+        &format!("command = [\"/bin/sh\", \"-c\", {wrapper:?}]"),
+    );
+    let o = run_in(dir.path(), &text, &["--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pids = std::fs::read_to_string(dir.path().join("child.pid")).unwrap();
+    for pid in pids.lines() {
+        assert!(
+            gone(pid.trim().parse().unwrap()),
+            "the agent's child {pid} outlived the run"
+        );
+    }
+    // An agent that exits while its child still holds its stdout: reported as an exit.
+    let text = scenario(&[], "startup_timeout_ms = 300", 4).replace(
+        &format!("command = [{:?}]", echo_agent().display().to_string()),
+        "command = [\"/bin/sh\", \"-c\", \"/bin/sleep 1000 & exit 3\"]",
+    );
+    let o = run_in(dir.path(), &text, &["--quiet"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let message = stderr(&o);
+    assert!(message.contains("exit") && !message.contains("timed out"), "{message}");
+}

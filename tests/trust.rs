@@ -677,3 +677,97 @@ fn steps_are_a_true_upper_bound_on_training() {
         "32 tables answer together, yet the bound holds: {steps}"
     );
 }
+
+#[test]
+fn extreme_numbers_get_clear_errors_not_panics_or_nan_estimates() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    // compare: values whose squares overflow (statrs panicked on the NaN t they made).
+    fs::write(
+        dir.path().join("big.csv"),
+        "g,v,k\na,1e308,1\nb,-1e308,1\na,1.7e308,2\nb,-1.7e308,2\na,1e308,3\nb,1e300,3\n",
+    )
+    .expect("writes");
+    for args in [
+        vec!["compare", "big.csv", "--group", "g", "--value", "v"],
+        vec!["compare", "big.csv", "--group", "g", "--value", "v", "--paired-by", "k"],
+    ] {
+        let o = mechsim(dir.path(), &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("big.csv:2: column `v`: expected a finite number within ±1e150"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    // analyze: a rounds.csv holding nan or inf.
+    small(dir.path());
+    let o = mechsim(dir.path(), &["run", "s.toml", "--out", "d", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rounds = fs::read_to_string(dir.path().join("d/rounds.csv")).expect("reads");
+    let header: Vec<&str> = rounds.lines().next().expect("a header").split(',').collect();
+    let at = header
+        .iter()
+        .position(|c| *c == "coin_change")
+        .expect("a payoff column");
+    for bad in ["nan", "inf", "-inf", "1e200"] {
+        let mut lines: Vec<String> = rounds.lines().map(String::from).collect();
+        let mut fields: Vec<String> = lines[2].split(',').map(String::from).collect();
+        fields[at] = bad.into();
+        lines[2] = fields.join(",");
+        fs::write(dir.path().join("d/rounds.csv"), lines.join("\n") + "\n").expect("writes");
+        let o = mechsim(dir.path(), &["analyze", "d", "--force"]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("rounds.csv:3: column `coin_change`: expected a finite number"),
+            "{bad}: {}",
+            stderr(&o)
+        );
+    }
+    // ope: a subnormal propensity, rewards near the largest float, a NaN context.
+    let cases = [
+        (
+            "action,reward,pscore,pi_e_0,pi_e_1\n0,1,1e-320,1,0\n1,0,0.5,0,1\n",
+            "log.csv:2: column `pscore`: propensity 1e-320 is below 1e-12",
+        ),
+        (
+            "action,reward,pscore,pi_e_0,pi_e_1\n0,1e308,0.5,1,0\n1,-1e308,0.5,0,1\n",
+            "log.csv:2: column `reward`: reward must be a finite number within ±1e100",
+        ),
+        (
+            "action,reward,pscore,pi_e_0,pi_e_1,context_x\n0,1,0.5,1,0,1\n1,0,0.5,0,1,nan\n",
+            "log.csv:3: column `context_x`: must be a finite number",
+        ),
+    ];
+    for (text, says) in cases {
+        fs::write(dir.path().join("log.csv"), text).expect("writes");
+        let o = mechsim(dir.path(), &["ope", "log.csv"]);
+        assert_eq!(o.status.code(), Some(2), "{says}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{says}: {}", stderr(&o));
+        assert!(
+            !String::from_utf8_lossy(&o.stdout).contains("NaN"),
+            "no NaN estimate is printed"
+        );
+    }
+}
+
+#[test]
+fn check_refuses_the_seats_a_run_would_refuse() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let base = "name = \"p\"\nkind = \"tournament\"\nseeds = 1\nrounds = 3\ngame = { name = \"dhumbal\", rules = \"paper\", players = 2 }\n[[seats]]\npolicy = \"random\"\n";
+    for (seat, says) in [
+        ("[[seats]]\npolicy = \"ppo\"\n", "seats[1].policy"),
+        (
+            "[[seats]]\npolicy = \"ismcts\"\niterations = 0\n",
+            "`iterations = 0` needs a `time_ms` budget",
+        ),
+    ] {
+        fs::write(dir.path().join("p.toml"), format!("{base}{seat}")).expect("writes");
+        let o = mechsim(dir.path(), &["check", "p.toml"]);
+        assert_eq!(o.status.code(), Some(2), "{seat}: {}", stderr(&o));
+        let message = stderr(&o);
+        assert!(
+            message.contains("p.toml:") && message.contains(says),
+            "{seat}: {message}"
+        );
+    }
+}

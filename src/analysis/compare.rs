@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::stats::{self, Z95};
 use crate::core::rng::SimRng;
@@ -73,15 +72,14 @@ pub fn paired_t_test(a: &[f64], b: &[f64]) -> Paired {
         };
     }
     let t = mean / se;
-    let dist = StudentsT::new(0.0, 1.0, df).expect("df >= 1");
-    let q = dist.inverse_cdf(0.975);
+    let q = stats::students_t_quantile_975(df);
     Paired {
         n,
         mean_difference: mean,
         ci: (mean - q * se, mean + q * se),
         t,
         df,
-        p: (2.0 * dist.cdf(-t.abs())).clamp(0.0, 1.0),
+        p: stats::two_sided_p(t, df),
     }
 }
 

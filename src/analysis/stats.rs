@@ -54,11 +54,37 @@ pub fn mean_interval(xs: &[f64]) -> (f64, f64) {
     (m - q * se, m + q * se)
 }
 
-fn students_t_quantile_975(df: f64) -> f64 {
+/// The largest magnitude the tests and intervals accept as data: squares of larger values
+/// overflow a variance. Readers of user files refuse values beyond it.
+pub const MAX_MAGNITUDE: f64 = 1e150;
+
+/// The 97.5% quantile of Student's t with `df` degrees of freedom (the normal one when `df`
+/// is not a positive finite number).
+pub(crate) fn students_t_quantile_975(df: f64) -> f64 {
+    if !(df.is_finite() && df > 0.0) {
+        return Z95;
+    }
     match StudentsT::new(0.0, 1.0, df) {
         Ok(t) => t.inverse_cdf(0.975),
         Err(_) => Z95,
     }
+}
+
+/// The two-sided p-value of `t` under Student's t with `df` degrees of freedom: 0 for an
+/// infinite `t`, NaN for a NaN one, the normal's when `df` is not a positive finite number.
+/// (statrs panics on a NaN argument; nothing reaches it here.)
+pub(crate) fn two_sided_p(t: f64, df: f64) -> f64 {
+    if t.is_nan() || df.is_nan() {
+        return f64::NAN;
+    }
+    if t.is_infinite() {
+        return 0.0;
+    }
+    let lower = match StudentsT::new(0.0, 1.0, df).ok().filter(|_| df.is_finite() && df > 0.0) {
+        Some(dist) => dist.cdf(-t.abs()),
+        None => Normal::new(0.0, 1.0).map_or(f64::NAN, |n| n.cdf(-t.abs())),
+    };
+    (2.0 * lower).clamp(0.0, 1.0)
 }
 
 /// Result of Welch's unequal-variance t-test.
@@ -101,17 +127,10 @@ pub fn welch_t_test(a: &[f64], b: &[f64]) -> Welch {
     }
     let t = diff / se2.sqrt();
     let df = se2 * se2 / (va * va / (na - 1.0) + vb * vb / (nb - 1.0));
-    let p = match StudentsT::new(0.0, 1.0, df) {
-        Ok(dist) => 2.0 * dist.cdf(-t.abs()),
-        Err(_) => {
-            let normal = Normal::new(0.0, 1.0).expect("standard normal");
-            2.0 * normal.cdf(-t.abs())
-        }
-    };
     Welch {
         t,
         df,
-        p: p.clamp(0.0, 1.0),
+        p: two_sided_p(t, df),
     }
 }
 

@@ -167,10 +167,10 @@ pub(super) fn compare(args: &CompareArgs) -> anyhow::Result<()> {
             "false" | "False" => 0.0,
             t => fast_float2::parse(t)
                 .ok()
-                .filter(|x: &f64| x.is_finite())
+                .filter(|x: &f64| x.abs() <= crate::analysis::stats::MAX_MAGNITUDE)
                 .with_context(|| {
                     format!(
-                        "{}:{line}: column `{value}`: expected a number, found \"{t}\"",
+                        "{}:{line}: column `{value}`: expected a finite number within ±1e150 (larger ones overflow a variance), found \"{t}\"",
                         file.display()
                     )
                 })?,

@@ -7,6 +7,17 @@
 use crate::core::table::CsvInput;
 use std::path::Path;
 
+/// The smallest propensity accepted: importance weights stay below 1e12.
+pub const MIN_PSCORE: f64 = 1e-12;
+/// The largest reward (and reward-model or context value) magnitude accepted: weighted
+/// squares stay finite.
+pub const MAX_REWARD: f64 = 1e100;
+
+/// Whether `v` is a number (not NaN) of magnitude at most `limit`.
+fn within(v: f64, limit: f64) -> bool {
+    v.abs() <= limit
+}
+
 /// Column conventions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Columns {
@@ -231,13 +242,28 @@ impl Layout {
                 format!("column `pscore`: propensity must be in (0, 1], found {p}"),
             ));
         }
+        if p < MIN_PSCORE {
+            return Err((
+                line,
+                format!(
+                    "column `pscore`: propensity {p:e} is below {MIN_PSCORE:e}; importance weights above {:e} leave no estimate finite",
+                    1.0 / MIN_PSCORE
+                ),
+            ));
+        }
         if part.rewards.len() < self.rewards.len() {
             part.rewards.resize(self.rewards.len(), Vec::new());
         }
         for (values, &col) in part.rewards.iter_mut().zip(&self.rewards) {
             let r = number(col)?;
-            if !r.is_finite() {
-                return Err((line, format!("column `{}`: reward must be finite", header[col])));
+            if !within(r, MAX_REWARD) {
+                return Err((
+                    line,
+                    format!(
+                        "column `{}`: reward must be a finite number within ±{MAX_REWARD:e} (weighted squares of larger ones overflow), found {r}",
+                        header[col]
+                    ),
+                ));
             }
             values.push(r);
         }
@@ -261,6 +287,18 @@ impl Layout {
                     self.pi_prefix
                 ),
             ));
+        }
+        for &col in self.q.iter().chain(&self.context) {
+            let v = number(col)?;
+            if !within(v, MAX_REWARD) {
+                return Err((
+                    line,
+                    format!(
+                        "column `{}`: must be a finite number within ±{MAX_REWARD:e}, found {v}",
+                        header[col]
+                    ),
+                ));
+            }
         }
         for &col in &self.q {
             part.q_hat.push(number(col)?);

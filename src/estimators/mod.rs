@@ -80,6 +80,15 @@ pub enum OpeError {
     /// The estimator needs something the input lacks.
     #[error("{0}")]
     Missing(String),
+    /// An estimate or interval came out infinite or NaN (never shown as a number).
+    #[error(
+        "estimator `{estimator}` gave a non-finite {what} ({value}); the importance weights or rewards are too extreme for it"
+    )]
+    NonFinite {
+        estimator: String,
+        what: &'static str,
+        value: f64,
+    },
 }
 
 /// obp's checks: equal lengths, actions in range, propensities in (0, 1], target rows that
@@ -328,7 +337,7 @@ pub fn evaluate_all(
     }
     let columns: Vec<&[f64]> = values.iter().map(Vec::as_slice).collect();
     let boot = intervals::bootstrap_intervals(&columns, bootstrap, seed, 0.05);
-    Ok(names
+    let rows: Vec<EstimateRow> = names
         .into_iter()
         .zip(values.iter().zip(boot))
         .map(|(name, (v, b))| EstimateRow {
@@ -337,7 +346,26 @@ pub fn evaluate_all(
             normal_ci: normal_interval(v, 0.05),
             bootstrap_ci: b,
         })
-        .collect())
+        .collect();
+    for row in &rows {
+        let parts = [
+            ("estimate", row.estimate),
+            ("normal interval bound", row.normal_ci.0),
+            ("normal interval bound", row.normal_ci.1),
+            ("bootstrap interval bound", row.bootstrap_ci.0),
+            ("bootstrap interval bound", row.bootstrap_ci.1),
+        ];
+        // An empty bootstrap (0 resamples) leaves its interval undefined on purpose.
+        let checked = if bootstrap == 0 { &parts[..3] } else { &parts[..] };
+        if let Some((what, value)) = checked.iter().find(|(_, v)| !v.is_finite()) {
+            return Err(OpeError::NonFinite {
+                estimator: row.estimator.clone(),
+                what,
+                value: *value,
+            });
+        }
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -232,7 +232,7 @@ fn validate_tournament(ctx: &Ctx<'_>, raw: &RawScenario) -> Result<(GameSpec, Pl
         }
     };
     let (entry, game) = validate_game(ctx, &raw.game, Some(seat_tables.len()))?;
-    let seats = validate_seats(ctx, &entry, seat_tables)?;
+    let seats = validate_seats(ctx, &entry, &game, seat_tables)?;
     if rotation == Rotation::Duplicate && rounds % (tables * seats.len() as u64) != 0 {
         let block = tables * seats.len() as u64;
         return Err(ctx.error_at(

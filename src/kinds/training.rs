@@ -272,7 +272,7 @@ fn validate_training(ctx: &Ctx<'_>, raw: &RawScenario) -> Result<(GameSpec, Plan
         ));
     };
     let (entry, game) = validate_game(ctx, &raw.game, Some(opponent_tables.len() + 1))?;
-    let opponents = validate_seat_list(ctx, &entry, opponent_tables, "opponents")?;
+    let opponents = validate_seat_list(ctx, &entry, &game, opponent_tables, "opponents")?;
     let dqn_defaults = DqnConfig::default();
     let dqn = DqnConfig {
         learning_rate: t.learning_rate.unwrap_or(dqn_defaults.learning_rate),

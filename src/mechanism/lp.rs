@@ -10,6 +10,7 @@ use std::time::Instant;
 use good_lp::{Constraint, Expression, ProblemVariables, ResolutionError, Solution, SolverModel, Variable, variable};
 
 use super::MechanismError;
+use super::analysis::IC_TOLERANCE;
 use super::design::Mechanism;
 use super::instance::Instance;
 
@@ -117,8 +118,51 @@ pub struct Solved {
 }
 
 /// Solves the spec's LP for the optimal IC mechanism. With `fixed_phi`, the recommendation
-/// distribution is held at that value and only payments are optimised.
+/// distribution is held at that value and only payments are optimised (the caller assesses
+/// that mechanism). Without it, the answer always passes the independent brute-force IC
+/// check: when the solver's optimum does not (a huge `payment_cap` mixes magnitudes the
+/// solver cannot tell apart), the LP is solved again under tighter caps 1, 10, 100, ...,
+/// and the first optimum that is IC and pays strictly below its tighter cap is returned:
+/// the tighter cap does not bind it, so (the LP being convex) it is optimal under the
+/// original cap too. When none is found, this is an error, never a non-IC "optimum".
 pub fn optimal_mechanism(inst: &Instance, fixed_phi: Option<&[f64]>) -> Result<Solved, MechanismError> {
+    let solved = solve_lp(inst, fixed_phi)?;
+    if fixed_phi.is_some() {
+        return Ok(solved);
+    }
+    let gain = ic_gain(inst, &solved.mechanism);
+    if gain <= IC_TOLERANCE {
+        return Ok(solved);
+    }
+    let cap = inst.payment_cap.unwrap_or(f64::INFINITY);
+    let mut tight = 1.0;
+    while tight < cap && tight <= 1e12 {
+        let mut inner = inst.clone();
+        inner.payment_cap = Some(tight);
+        if let Ok(mut s) = solve_lp(&inner, None) {
+            let largest = s.mechanism.payments.iter().flatten().fold(0.0f64, |a, &p| a.max(p));
+            if largest < tight * (1.0 - 1e-6) && ic_gain(inst, &s.mechanism) <= IC_TOLERANCE {
+                s.stats.solve_seconds += solved.stats.solve_seconds;
+                s.stats.build_seconds += solved.stats.build_seconds;
+                return Ok(s);
+            }
+        }
+        tight *= 10.0;
+    }
+    Err(MechanismError::Numerical(format!(
+        "the solver's optimal mechanism fails the brute-force IC check (an agent gains {gain:.2e} by deviating), \
+         and no tighter payment cap gives an IC optimum that pays below it; lower `payment_cap` (now {cap:e}) \
+         toward the scale of the utilities and costs"
+    )))
+}
+
+/// The largest gain any agent has from deviating (0 when it cannot deviate).
+fn ic_gain(inst: &Instance, mechanism: &Mechanism) -> f64 {
+    super::ic::brute_force_ic(inst, mechanism).map_or(0.0, |v| v.gain)
+}
+
+/// The LP itself, as solved (`optimal_mechanism` checks what it returns).
+fn solve_lp(inst: &Instance, fixed_phi: Option<&[f64]>) -> Result<Solved, MechanismError> {
     let built = Instant::now();
     let (efforts, signals) = (inst.efforts(), inst.signals());
     let (nb, ns, nt, n) = (efforts.count(), signals.count(), inst.n_states(), inst.n_agents());
@@ -261,7 +305,7 @@ pub fn optimal_mechanism(inst: &Instance, fixed_phi: Option<&[f64]>) -> Result<S
     let phi_sum: f64 = phi_values.iter().sum();
     let phi_values: Vec<f64> = phi_values.iter().map(|p| p / phi_sum).collect();
     if floored && fixed_phi.is_none() {
-        let mut polished = optimal_mechanism(inst, Some(&phi_values))?;
+        let mut polished = solve_lp(inst, Some(&phi_values))?;
         polished.stats.solve_seconds += stats.solve_seconds;
         polished.stats.build_seconds += stats.build_seconds;
         return Ok(polished);
@@ -375,6 +419,24 @@ mod tests {
         assert!((out.principal - 2.0 / 3.0).abs() < 1e-6, "{}", out.principal);
         let v = brute_force_ic(&inst, &solved.mechanism).unwrap();
         assert!(v.gain < 1e-7, "{}", v.describe(&inst));
+    }
+
+    #[test]
+    fn a_huge_payment_cap_still_gives_the_ic_optimum() {
+        // With M = 1e10 microlp's optimum pays nothing and is worth 0.8, which is not IC;
+        // the true optimum is 2/3.
+        for cap in [1e6, 1e10, 1e14] {
+            let mut inst = closed_form(2, 0.8, 0.05, Correlation::Independent);
+            inst.payment_cap = Some(cap);
+            let solved = optimal_mechanism(&inst, None).unwrap();
+            assert!(
+                (solved.objective - 2.0 / 3.0).abs() < 1e-6,
+                "cap {cap}: {}",
+                solved.objective
+            );
+            let v = brute_force_ic(&inst, &solved.mechanism).unwrap();
+            assert!(v.gain <= IC_TOLERANCE, "cap {cap}: {}", v.describe(&inst));
+        }
     }
 
     #[test]

@@ -171,16 +171,37 @@ fn check_policy_name(ctx: &Ctx<'_>, at: &[Seg], game: &str, policies: &[PolicyIn
     ))
 }
 
-pub(crate) fn validate_seats(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table]) -> Result<Vec<SeatPlan>> {
-    validate_seat_list(ctx, entry, seats, "seats")
+pub(crate) fn validate_seats(
+    ctx: &Ctx<'_>,
+    entry: &GameEntry,
+    game: &GameSpec,
+    seats: &[toml::Table],
+) -> Result<Vec<SeatPlan>> {
+    validate_seat_list(ctx, entry, game, seats, "seats")
 }
 
+/// Validates a list of seat tables (`[[seats]]`, `[[opponents]]`) and then builds each
+/// seat's policy once, as a run would (external agents and solvers aside), so `check` refuses every
+/// seat a run would refuse (a `ppo` seat without a checkpoint, a search with no budget).
 pub(crate) fn validate_seat_list(
     ctx: &Ctx<'_>,
     entry: &GameEntry,
+    game: &GameSpec,
     seats: &[toml::Table],
     list: &str,
 ) -> Result<Vec<SeatPlan>> {
+    let plans = read_seat_list(ctx, entry, seats, list)?;
+    entry.check_seats(game, &plans).map_err(|(i, m)| {
+        ctx.error_at(
+            &[key(list), Seg::Index(i), key("policy")],
+            false,
+            format!("{m} (policy \"{}\")", plans[i].policy),
+        )
+    })?;
+    Ok(plans)
+}
+
+fn read_seat_list(ctx: &Ctx<'_>, entry: &GameEntry, seats: &[toml::Table], list: &str) -> Result<Vec<SeatPlan>> {
     let policies = entry.policies();
     let names: Vec<&str> = policies.iter().map(|p| p.name).collect();
     let mut plans: Vec<SeatPlan> = Vec::with_capacity(seats.len());

@@ -115,14 +115,17 @@ impl AgentProcess {
             .split_first()
             .ok_or_else(|| "the command is empty".to_string())?;
         let program = resolve_program(program, &launch.working_dir, launch.env.get("PATH").map(String::as_str))?;
-        let mut child = Command::new(&program)
+        let mut command = Command::new(&program);
+        command
             .args(args)
             .current_dir(&launch.working_dir)
             .env_clear()
             .envs(&launch.env)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        own_group_dying_with_parent(&mut command);
+        let mut child = command
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
         let stdin = child.stdin.take().expect("stdin was piped");
@@ -161,6 +164,12 @@ impl AgentProcess {
             return Some(Incoming::Closed);
         }
         let message = self.transport.recv(deadline);
+        // The agent exited while something it started still holds its stdout open: that is
+        // an exit (with its status), not a timeout.
+        if message.is_none() && matches!(self.child.try_wait(), Ok(Some(_))) {
+            self.closed = true;
+            return Some(Incoming::Closed);
+        }
         if message == Some(Incoming::Closed) {
             self.closed = true;
         }
@@ -208,14 +217,47 @@ impl AgentProcess {
         let until = self.closing_since.unwrap_or_else(Instant::now) + SHUTDOWN_GRACE;
         loop {
             match self.child.try_wait() {
-                Ok(Some(_)) => return,
+                Ok(Some(_)) => {
+                    self.end_group();
+                    return;
+                }
                 Ok(None) if Instant::now() < until => thread::sleep(Duration::from_millis(2)),
                 _ => break,
             }
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.end_group();
     }
+
+    /// Ends whatever the agent started: its process group (the agent leads its own).
+    fn end_group(&self) {
+        #[cfg(unix)]
+        if let Some(group) = rustix::process::Pid::from_raw(self.child.id() as i32) {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+/// On Unix the agent leads a process group of its own (so everything it starts can be ended
+/// with it), and on Linux it is killed if mechsim dies without ending it.
+fn own_group_dying_with_parent(command: &mut Command) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+        #[cfg(target_os = "linux")]
+        // SAFETY: between fork and exec this only makes the `prctl` system call, which is
+        // async-signal-safe, and allocates nothing.
+        unsafe {
+            command.pre_exec(|| {
+                rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+                    .map_err(std::io::Error::from)
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = command;
 }
 
 impl Drop for AgentProcess {
