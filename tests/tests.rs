@@ -6,6 +6,7 @@ mod cli;
 mod conformance;
 mod determinism;
 mod extending;
+mod fuzz;
 mod mechanism;
 mod plugins;
 mod protocol;

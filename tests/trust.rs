@@ -771,3 +771,30 @@ fn check_refuses_the_seats_a_run_would_refuse() {
         );
     }
 }
+
+#[test]
+fn compare_ranks_many_groups_without_holding_every_pair() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut text = String::from("g,v\n");
+    for g in 0..250 {
+        for r in 0..3 {
+            text.push_str(&format!("g{g},{}\n", g * 10 + r));
+        }
+    }
+    fs::write(dir.path().join("many.csv"), &text).expect("writes");
+    let o = mechsim(dir.path(), &["compare", "many.csv", "--group", "g", "--value", "v"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("250 groups make 31125 pairs") && out.contains("--all-pairs"),
+        "{out}"
+    );
+    assert!(out.contains("   1 g249"), "ranked: {out}");
+    assert!(!out.contains(" - g"), "no pair rows");
+    let o = mechsim(
+        dir.path(),
+        &["compare", "many.csv", "--group", "g", "--value", "v", "--all-pairs"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).matches(" - g").count(), 31125);
+}

@@ -281,6 +281,34 @@ pub fn compare_groups(
     seed: u64,
 ) -> Comparison {
     let mut notes = Vec::new();
+    let mut groups = summaries(names, values, &mut notes);
+    compare_pairs(names, values, units, alpha, seed, &mut groups, notes)
+}
+
+/// Above this many groups `mechsim compare` ranks them and skips the pairwise table unless
+/// asked (n groups make n(n-1)/2 pairs: 20,000 groups make 2e8).
+pub const MAX_PAIRWISE_GROUPS: usize = 200;
+
+/// The groups ranked with their intervals, and no pairwise table (see `MAX_PAIRWISE_GROUPS`).
+pub fn rank_groups(names: &[String], values: &[Vec<f64>], alpha: f64) -> Comparison {
+    let mut notes = Vec::new();
+    let groups = summaries(names, values, &mut notes);
+    let n = names.len();
+    notes.push(format!(
+        "{n} groups make {} pairs: the pairwise table and the ratings are skipped (pass --all-pairs to compute them; \
+         they take about 200 bytes of memory per pair)",
+        n * n.saturating_sub(1) / 2
+    ));
+    Comparison {
+        groups,
+        pairs: Vec::new(),
+        alpha,
+        notes,
+    }
+}
+
+/// Each group's size, mean, spread and interval, ranked by mean.
+fn summaries(names: &[String], values: &[Vec<f64>], notes: &mut Vec<String>) -> Vec<GroupSummary> {
     let mut groups: Vec<GroupSummary> = names
         .iter()
         .zip(values)
@@ -312,6 +340,19 @@ pub fn compare_groups(
     for (r, &g) in order.iter().enumerate() {
         groups[g].rank = r + 1;
     }
+    groups
+}
+
+/// The pairwise tests (Welch, paired when `units`, Bonferroni and Holm) and the ratings.
+fn compare_pairs(
+    names: &[String],
+    values: &[Vec<f64>],
+    units: Option<&[Vec<String>]>,
+    alpha: f64,
+    seed: u64,
+    groups: &mut [GroupSummary],
+    mut notes: Vec<String>,
+) -> Comparison {
     // Units: value per (group, unit), averaged when a unit repeats.
     let by_unit: Option<Vec<BTreeMap<&str, f64>>> = units.map(|u| {
         u.iter()
@@ -408,7 +449,7 @@ pub fn compare_groups(
     }
     let _ = Z95;
     Comparison {
-        groups,
+        groups: groups.to_vec(),
         pairs,
         alpha,
         notes,

@@ -221,6 +221,10 @@ pub(super) struct CompareArgs {
     /// Print JSON.
     #[arg(long)]
     pub(super) json: bool,
+    /// Compute every pair even with more than 200 groups (n groups make n(n-1)/2 pairs,
+    /// about 200 bytes of memory each)
+    #[arg(long)]
+    pub(super) all_pairs: bool,
 }
 
 #[derive(Debug, clap::Args)]

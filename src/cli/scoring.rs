@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 
 use super::args::{CompareArgs, ScoreArgs};
-use crate::analysis::compare::compare_groups;
+use crate::analysis::compare::{MAX_PAIRWISE_GROUPS, compare_groups, rank_groups};
 use crate::analysis::forecast::ForecastAccumulator;
 use crate::core::table::CsvInput;
 use crate::output::plot;
@@ -205,13 +205,17 @@ pub(super) fn compare(args: &CompareArgs) -> anyhow::Result<()> {
             names.len()
         );
     }
-    let result = compare_groups(
-        &names,
-        &values,
-        (!u_cols.is_empty()).then_some(units.as_slice()),
-        alpha,
-        seed,
-    );
+    let result = if names.len() > MAX_PAIRWISE_GROUPS && !args.all_pairs {
+        rank_groups(&names, &values, alpha)
+    } else {
+        compare_groups(
+            &names,
+            &values,
+            (!u_cols.is_empty()).then_some(units.as_slice()),
+            alpha,
+            seed,
+        )
+    };
     if json {
         outln!("{}", serde_json::to_string_pretty(&result)?)?;
         return Ok(());
@@ -247,6 +251,13 @@ pub(super) fn compare(args: &CompareArgs) -> anyhow::Result<()> {
             g.elo
                 .map_or("-".to_string(), |(e, (lo, hi))| format!("{e:.0} [{lo:.0}, {hi:.0}]"))
         )?;
+    }
+    if result.pairs.is_empty() {
+        outln!()?;
+        for n in &result.notes {
+            outln!("note: {n}")?;
+        }
+        return Ok(());
     }
     outln!(
         "\n{:<44} {:>10} {:>9} {:>10} {:>6} {:>10} {:>6} {:>8} paired (n, diff [95% CI], p)",

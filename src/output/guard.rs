@@ -162,7 +162,7 @@ pub(crate) fn holding(dir: &Path) -> Holding {
 
 /// The first file under `at` (a directory inside `root`) that `listed` does not name, as a
 /// path relative to `root`.
-fn unlisted(root: &Path, at: &Path, listed: &std::collections::HashSet<String>) -> Option<String> {
+fn unlisted(root: &Path, at: &Path, listed: &Listing) -> Option<String> {
     let relative = |p: &Path| p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/");
     let Ok(entries) = fs::read_dir(at) else {
         return Some(relative(at));
@@ -205,7 +205,7 @@ fn unlisted(root: &Path, at: &Path, listed: &std::collections::HashSet<String>) 
 
 /// Whether `name` is the temporary file (`.<file>.tmp-<pid>`) of a listed file that a killed
 /// `write_atomic` left.
-fn leftover_of_listed(name: &str, listed: &std::collections::HashSet<String>) -> bool {
+fn leftover_of_listed(name: &str, listed: &Listing) -> bool {
     let (folder, file) = name.rsplit_once('/').map_or(("", name), |(d, f)| (d, f));
     let Some((base, pid)) = file.strip_prefix('.').and_then(|f| f.rsplit_once(".tmp-")) else {
         return false;
@@ -223,7 +223,7 @@ fn leftover_of_listed(name: &str, listed: &std::collections::HashSet<String>) ->
 /// The files (paths relative to `dir`, `/`-separated) a mechsim manifest lists, or `None`
 /// when `dir` has no such manifest. A sweep's manifest names its cells and replicates, from
 /// which its files follow.
-fn manifest_files(dir: &Path) -> Option<std::collections::HashSet<String>> {
+fn manifest_files(dir: &Path) -> Option<Listing> {
     let path = dir.join("manifest.json");
     if !fs::symlink_metadata(&path).ok()?.is_file() {
         return None;
@@ -232,14 +232,14 @@ fn manifest_files(dir: &Path) -> Option<std::collections::HashSet<String>> {
     File::open(&path).ok()?.take(64 << 20).read_to_string(&mut text).ok()?;
     let manifest: Value = serde_json::from_str(&text).ok()?;
     manifest.get("mechsim_version")?.as_str()?;
+    if manifest.get("kind").and_then(Value::as_str) == Some("sweep") {
+        return Some(sweep_listing(&manifest));
+    }
     let mut files: std::collections::HashSet<String> = manifest
         .get("files")
         .and_then(Value::as_array)
         .map(|list| list.iter().filter_map(|f| f.as_str().map(String::from)).collect())
         .unwrap_or_default();
-    if manifest.get("kind").and_then(Value::as_str) == Some("sweep") {
-        files = sweep_files(&manifest);
-    }
     // Relative paths inside `dir` only.
     files.retain(|f| {
         !f.is_empty()
@@ -247,28 +247,63 @@ fn manifest_files(dir: &Path) -> Option<std::collections::HashSet<String>> {
             && !f.contains('\\')
             && f.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
     });
-    Some(files)
+    Some(Listing::Files(files))
 }
 
-/// What a sweep writes, from its manifest: `sweep.csv`, each cell's merged `rounds.csv`, and
-/// each unit's rows, fingerprint and staging file (units run as directories of their own
-/// carry their own manifests).
-fn sweep_files(manifest: &Value) -> std::collections::HashSet<String> {
-    let mut files = std::collections::HashSet::from(["sweep.csv".to_string()]);
+/// The files a manifest accounts for: listed one by one, or (a sweep) named by its cells
+/// and replicates: `sweep.csv`, each cell's merged `rounds.csv`, and each unit's rows,
+/// fingerprint and staging file (units run as directories of their own carry their own
+/// manifests). Matched by pattern, so a sweep of millions of units lists nothing.
+pub(crate) enum Listing {
+    Files(std::collections::HashSet<String>),
+    Sweep {
+        cells: std::collections::HashSet<String>,
+        replicates: u64,
+    },
+}
+
+impl Listing {
+    fn contains(&self, name: &str) -> bool {
+        match self {
+            Listing::Files(files) => files.contains(name),
+            Listing::Sweep { cells, replicates } => {
+                if name == "sweep.csv" {
+                    return true;
+                }
+                if let Some(cell) = name.strip_prefix("cells/").and_then(|n| n.strip_suffix("/rounds.csv")) {
+                    return cells.contains(cell);
+                }
+                let Some(unit) = name.strip_prefix("units/") else {
+                    return false;
+                };
+                let Some((cell, rest)) = unit.rsplit_once("-r") else {
+                    return false;
+                };
+                let Some((index, ending)) = rest.split_once('.') else {
+                    return false;
+                };
+                cells.contains(cell)
+                    && index.len() >= 4
+                    && index.bytes().all(|b| b.is_ascii_digit())
+                    && index.parse::<u64>().is_ok_and(|r| r < *replicates)
+                    && matches!(ending, "csv" | "fingerprint" | "csv.partial")
+            }
+        }
+    }
+}
+
+fn sweep_listing(manifest: &Value) -> Listing {
     let replicates = manifest.get("replicates_per_cell").and_then(Value::as_u64).unwrap_or(0);
     let cells = manifest
         .get("cells")
         .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice);
-    for cell in cells.iter().filter_map(|c| c.get("cell").and_then(Value::as_str)) {
-        files.insert(format!("cells/{cell}/rounds.csv"));
-        for r in 0..replicates.min(10_000) {
-            for ending in ["csv", "fingerprint", "csv.partial"] {
-                files.insert(format!("units/{cell}-r{r:04}.{ending}"));
-            }
-        }
-    }
-    files
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .filter_map(|c| c.get("cell").and_then(Value::as_str))
+        .filter(|c| !c.is_empty() && !c.contains(['/', '\\']) && *c != "." && *c != "..")
+        .map(String::from)
+        .collect();
+    Listing::Sweep { cells, replicates }
 }
 
 /// Every file under `dir` (except its manifest and a staging marker), as `/`-separated paths
