@@ -798,3 +798,43 @@ fn compare_ranks_many_groups_without_holding_every_pair() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout).matches(" - g").count(), 31125);
 }
+
+#[test]
+fn broken_bytes_get_their_position_and_a_plain_message() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    fs::write(dir.path().join("nu.toml"), b"name = \"ok\"\nkind = \"a\xffb\"\n").expect("writes");
+    let o = mechsim(dir.path(), &["check", "nu.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("nu.toml:2:10: the scenario is not UTF-8 text (invalid byte 0xff at byte 22"),
+        "{}",
+        stderr(&o)
+    );
+    fs::write(dir.path().join("nu.csv"), b"g,v\na,1\nx\xffb,2\n").expect("writes");
+    let o = mechsim(dir.path(), &["compare", "nu.csv", "--group", "g", "--value", "v"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("nu.csv:3: column `g` is not UTF-8 (byte 2 of the field"),
+        "{}",
+        stderr(&o)
+    );
+    // A truncated checkpoint says so, without burn's advice about its own old versions.
+    let shipped = crate::support::root().join("agents/checkpoints/dhumbal-ppo-4p.mpk");
+    let bytes = fs::read(&shipped).expect("reads");
+    fs::create_dir(dir.path().join("ck")).expect("creates");
+    fs::write(dir.path().join("ck/t.mpk"), &bytes[..1000]).expect("writes");
+    fs::copy(shipped.with_extension("mpk.json"), dir.path().join("ck/t.mpk.json")).expect("copies");
+    let scenario = SMALL.replacen("players = 3", "players = 4", 1).replacen(
+        "policy = \"random\"",
+        "policy = \"random\"\n\n[[seats]]\npolicy = \"ppo\"\ncheckpoint = \"ck/t.mpk\"",
+        1,
+    );
+    fs::write(dir.path().join("tp.toml"), scenario).expect("writes");
+    let o = mechsim(dir.path(), &["check", "tp.toml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let message = stderr(&o);
+    assert!(
+        message.contains("the file is truncated") && !message.contains("feature flag"),
+        "{message}"
+    );
+}

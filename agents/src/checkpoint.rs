@@ -130,7 +130,18 @@ pub(crate) fn load_weights<B: Backend, M: Module<B>>(
     let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
     model
         .load_file(path.to_path_buf(), &recorder, device)
-        .map_err(|e| checkpoint_error(path, e))
+        .map_err(|e| checkpoint_error(path, weights_error(&e.to_string())))
+}
+
+/// A plain message for weights that cannot be read: burn's own text, first line only (its
+/// advice about a feature flag of older burn versions does not apply to mechsim's files).
+fn weights_error(burn: &str) -> String {
+    let first = burn.lines().next().unwrap_or("").trim();
+    if first.contains("UnexpectedEof") {
+        "the network weights end early: the file is truncated (copy it again, or retrain)".into()
+    } else {
+        format!("the network weights cannot be read: the file is damaged or not a checkpoint mechsim wrote ({first})")
+    }
 }
 
 #[cfg(test)]

@@ -158,9 +158,12 @@ pub fn field<'r>(
         line,
         message: format!("the row has no column `{name}` ({} fields)", record.len()),
     })?;
-    std::str::from_utf8(raw).map(str::trim).map_err(|_| CsvError {
+    std::str::from_utf8(raw).map(str::trim).map_err(|e| CsvError {
         file: file.to_path_buf(),
         line,
-        message: format!("column `{name}` is not UTF-8"),
+        message: format!(
+            "column `{name}` is not UTF-8 (byte {} of the field is invalid)",
+            e.valid_up_to() + 1
+        ),
     })
 }

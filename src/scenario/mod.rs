@@ -152,7 +152,19 @@ pub struct Scenario {
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read scenario", path, e))?;
+    let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read scenario", path, e))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = at - bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+        Error::Run(format!(
+            "{}:{line}:{column}: the scenario is not UTF-8 text (invalid byte 0x{:02x} at byte {} of the file)",
+            path.display(),
+            bytes[at],
+            at + 1
+        ))
+    })?;
     parse(path, &text)
 }
 
