@@ -26,7 +26,12 @@ pub fn install() -> Result<(), String> {
     ctrlc::set_handler(|| {
         if SIGNALS.fetch_add(1, Ordering::SeqCst) == 0 {
             request();
-            eprintln!("\nmechsim: stopping after the work in progress (interrupt again to quit at once)");
+            // Never a panic here (a closed standard error must not kill the handler).
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "\nmechsim: stopping after the work in progress (interrupt again to quit at once)"
+            );
         } else {
             std::process::exit(130);
         }

@@ -840,10 +840,17 @@ fn run_kind_units(
             max_steps: None,
         };
         write_atomic(&fingerprint_path(dir, cell, r), cell.fingerprint(r).as_bytes())?;
+        let out_dir = unit.out_dir.clone();
         kinds::of(&scenario).run(&scenario, &unit).map_err(|e| Error::Context {
             context: format!("cell {} replicate {r}", cell.name),
             cause: Box::new(e),
         })?;
+        if crate::interrupt::requested() {
+            // A unit that finished on an interrupt may hold less than its budget (an
+            // interrupted training keeps what it had): resume runs it again.
+            output::guard::remove_ours(&out_dir)?;
+            return Err(Error::Interrupted("a unit was stopped".into()));
+        }
         progress.inc(1);
         Ok(())
     })?;

@@ -676,6 +676,72 @@ fn steps_are_a_true_upper_bound_on_training() {
         (200..=300).contains(&steps),
         "32 tables answer together, yet the bound holds: {steps}"
     );
+    assert!(
+        summary["final_eval"]["rounds"].as_u64().is_some(),
+        "the last update is evaluated: {summary}"
+    );
+    // A budget with room for no whole trajectory trains nothing: an error, not a silent success.
+    let o = mechsim(
+        dir.path(),
+        &["train", "t.toml", "--out", "o2", "--steps", "1", "--quiet"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("room for no whole trajectory"), "{}", stderr(&o));
+    assert!(!dir.path().join("o2").exists());
+}
+
+#[test]
+fn flags_keep_to_the_limits_of_the_file() {
+    let root = crate::support::root();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for (file, args, says) in [
+        (
+            "scenarios/adload/bandits.toml",
+            vec!["--seeds", "1001"],
+            "at most 1000 replicates",
+        ),
+        (
+            "scenarios/mechanism/closed_form.toml",
+            vec!["--rounds", "1000000000"],
+            "at most 100000000 rounds",
+        ),
+        (
+            "scenarios/mechanism/closed_form.toml",
+            vec!["--seeds", "10001"],
+            "at most 10000 replicates",
+        ),
+    ] {
+        let path = root.join(file);
+        let mut all = vec!["run", path.to_str().expect("utf-8"), "--out", "o", "--quiet"];
+        all.extend(args);
+        let o = mechsim(dir.path(), &all);
+        assert_eq!(o.status.code(), Some(2), "{file}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{file}: {}", stderr(&o));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_solve_stops_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let kuhn = crate::support::root().join("scenarios/search/kuhn_cfr.toml");
+    let o = interrupted(
+        dir.path(),
+        &[
+            "run",
+            kuhn.to_str().expect("utf-8"),
+            "--rounds",
+            "100000000",
+            "--out",
+            "k",
+            "--quiet",
+        ],
+        "k",
+        std::time::Duration::from_millis(300),
+    );
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(stderr(&o).contains("wrote nothing"), "{}", stderr(&o));
+    assert!(!dir.path().join("k").exists());
 }
 
 #[test]

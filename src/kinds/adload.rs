@@ -94,8 +94,8 @@ impl ScenarioKind for Adload {
             return Err("not an ad-load scenario".into());
         };
         let lists = [
-            p.evaluation.as_mut().map(|t| &mut t.seeds),
-            p.online.as_mut().map(|t| &mut t.seeds),
+            (p.evaluation.as_mut().map(|t| &mut t.seeds), 10_000),
+            (p.online.as_mut().map(|t| &mut t.seeds), 1000),
         ];
         super::resize_replicates(lists, scenario_seed, seeds, "[evaluation] or [online]")
     }

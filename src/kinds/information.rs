@@ -106,6 +106,11 @@ impl ScenarioKind for Information {
         match plan {
             Plan::Information(p) => match &mut p.simulation {
                 Some(sim) => {
+                    if rounds > 100_000_000 {
+                        return Err(format!(
+                            "`--rounds {rounds}`: [simulation] takes at most 100000000 rounds (as in its file)"
+                        ));
+                    }
                     sim.rounds = rounds;
                     Ok(())
                 }
@@ -123,8 +128,8 @@ impl ScenarioKind for Information {
             return Err("not an information scenario".into());
         };
         let lists = [
-            p.simulation.as_mut().map(|t| &mut t.seeds),
-            p.online.as_mut().map(|t| &mut t.seeds),
+            (p.simulation.as_mut().map(|t| &mut t.seeds), 10_000),
+            (p.online.as_mut().map(|t| &mut t.seeds), 10_000),
         ];
         super::resize_replicates(lists, scenario_seed, seeds, "[simulation] or [online]")
     }

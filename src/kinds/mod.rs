@@ -165,14 +165,25 @@ pub fn run(scenario: &Scenario, request: &RunRequest) -> Result<String> {
 
 /// `list` resized to `n` replicate seeds: the first `n`, or more derived from the scenario
 /// seed as a count in the file would give them (refused if one repeats a listed seed).
-pub(crate) fn resize_seeds(list: &mut Vec<u64>, scenario_seed: u64, n: usize) -> std::result::Result<(), String> {
+pub(crate) fn resize_seeds(
+    list: &mut Vec<u64>,
+    scenario_seed: u64,
+    n: usize,
+    max: usize,
+) -> std::result::Result<(), String> {
+    if n > max {
+        return Err(format!(
+            "`--seeds {n}`: this scenario takes at most {max} replicates (as in its file)"
+        ));
+    }
     if n <= list.len() {
         list.truncate(n.max(1));
         return Ok(());
     }
+    let mut listed: std::collections::HashSet<u64> = list.iter().copied().collect();
     for r in list.len()..n {
         let seed = crate::core::rng::replicate_seed(scenario_seed, r as u64);
-        if list.contains(&seed) {
+        if !listed.insert(seed) {
             return Err(format!(
                 "`--seeds {n}` would add replicate seed {seed}, which the scenario already lists; list the seeds in the file instead"
             ));
@@ -184,20 +195,20 @@ pub(crate) fn resize_seeds(list: &mut Vec<u64>, scenario_seed: u64, n: usize) ->
 
 /// Resizes the replicate seeds of every table present (`tables` names them for the error).
 pub(crate) fn resize_replicates(
-    lists: [Option<&mut Vec<u64>>; 2],
+    lists: [(Option<&mut Vec<u64>>, usize); 2],
     scenario_seed: u64,
     n: usize,
     tables: &str,
 ) -> std::result::Result<(), String> {
-    if lists.iter().all(Option::is_none) {
+    if lists.iter().all(|(list, _)| list.is_none()) {
         return Err(format!(
             "`--seeds` sets the replicates of {tables}, and this scenario has neither"
         ));
     }
     lists
         .into_iter()
-        .flatten()
-        .try_for_each(|list| resize_seeds(list, scenario_seed, n))
+        .filter_map(|(list, max)| list.map(|l| (l, max)))
+        .try_for_each(|(list, max)| resize_seeds(list, scenario_seed, n, max))
 }
 
 pub fn names() -> Vec<&'static str> {

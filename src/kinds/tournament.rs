@@ -72,7 +72,7 @@ impl ScenarioKind for Tournament {
 
     fn set_seeds(&self, plan: &mut Plan, scenario_seed: u64, seeds: usize) -> std::result::Result<(), String> {
         match plan {
-            Plan::Tournament(t) => super::resize_seeds(&mut t.seeds, scenario_seed, seeds),
+            Plan::Tournament(t) => super::resize_seeds(&mut t.seeds, scenario_seed, seeds, 100_000),
             _ => Err("not a tournament".into()),
         }
     }

@@ -115,13 +115,28 @@ impl ScenarioKind for Training {
             // The training loop stops itself on an interrupt and writes what it has.
             interruptible: false,
         };
-        let staging = output::Staging::new(&request.out_dir)?;
+        let mut staging = output::Staging::new(&request.out_dir)?;
+        staging.keep_when_interrupted();
         let clock = super::Clock::start();
         let result = entry
             .run_training(&plan, request.device, staging.path(), &options)
             .map_err(|e| request.context("training", e))?;
         let wall = clock.seconds();
         bar.finish_and_clear();
+        if result.interrupted && result.updates == 0 {
+            // Nothing was trained: the old result (if any) stays, untouched.
+            return Err(crate::core::Error::Interrupted(
+                "stopped before the first update; nothing was trained or written (the output directory is as it was)"
+                    .into(),
+            ));
+        }
+        if result.updates == 0 {
+            return Err(crate::core::Error::Run(format!(
+                "{}: the step budget ({} steps) has room for no whole trajectory, so nothing was trained; give more steps",
+                request.file.display(),
+                plan.budget.steps.unwrap_or(0)
+            )));
+        }
         output::write_training(
             staging,
             request.force,

@@ -60,6 +60,8 @@ pub struct Staging {
     pub(crate) path: PathBuf,
     target: PathBuf,
     committed: bool,
+    /// Put in place even after the user's interrupt (what an interrupted training keeps).
+    keep_when_interrupted: bool,
 }
 
 impl Staging {
@@ -88,7 +90,13 @@ impl Staging {
             path,
             target: target.to_path_buf(),
             committed: false,
+            keep_when_interrupted: false,
         })
+    }
+
+    /// Puts the result in place even when the user interrupted (it says so itself).
+    pub fn keep_when_interrupted(&mut self) {
+        self.keep_when_interrupted = true;
     }
 
     /// The staging directory (write files here).
@@ -99,6 +107,12 @@ impl Staging {
     /// Puts the staged directory at `target`: refuses a non-empty one unless `force` and
     /// mechsim wrote it, and swaps so that the old result stays until the new one is in.
     pub fn commit(mut self, force: bool) -> Result<()> {
+        if crate::interrupt::requested() && !self.keep_when_interrupted {
+            return Err(Error::Interrupted(
+                "stopped before the results were put in place; nothing was written (the output directory is as it was)"
+                    .into(),
+            ));
+        }
         let marker = self.path.join(guard::STAGING_MARKER);
         fs::remove_file(&marker).map_err(|e| Error::io("cannot remove", &marker, e))?;
         self.list_files_in_manifest()?;

@@ -120,6 +120,16 @@ fn tabular_profile<S: State>(tree: &GameTree<S>, policy: &TabularPolicy) -> Prof
     })
 }
 
+/// The user's interrupt stops a solve between iterations (nothing is written).
+fn stop_if_interrupted(options: &RunOptions) -> Result<()> {
+    if options.interruptible && crate::interrupt::requested() {
+        return Err(Error::Interrupted(
+            "the solve stopped before its end and wrote nothing (its output directory is as it was)".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Runs a solver plan for game `G`.
 pub fn run_solve<G: GameFacts>(plan: &SolvePlan, options: &RunOptions) -> Result<SolveResult> {
     let game = G::from_spec(&plan.game).map_err(|e| Error::Run(format!("game `{}`: {e}", plan.game.name)))?;
@@ -150,6 +160,7 @@ pub fn run_solve<G: GameFacts>(plan: &SolvePlan, options: &RunOptions) -> Result
                 curve.push(point(solver.tree(), &solver.average_profile(), 0));
             }
             for it in 1..=plan.iterations {
+                stop_if_interrupted(options)?;
                 solver.iterate();
                 (options.on_progress)(1);
                 if due(it, plan.eval_every) {
@@ -168,6 +179,7 @@ pub fn run_solve<G: GameFacts>(plan: &SolvePlan, options: &RunOptions) -> Result
                 curve.push(point(t, &tabular_profile(t, &solver.average_policy()), 0));
             }
             for it in 1..=plan.iterations {
+                stop_if_interrupted(options)?;
                 solver.iterate(&mut rng);
                 (options.on_progress)(1);
                 if let (Some(t), true) = (&tree, due(it, plan.eval_every)) {

@@ -119,6 +119,23 @@ pub struct TrainingResult {
     pub interrupted: bool,
 }
 
+/// Copies the checkpoint just evaluated at `path` to `best.mpk` when its evaluation beats
+/// the best so far.
+fn keep_if_best(best: &mut Option<(u64, f64)>, update: u64, eval: &Evaluation, path: &Path, dir: &Path) -> Result<()> {
+    if best.is_some_and(|(_, payoff)| eval.payoff_mean <= payoff) {
+        return Ok(());
+    }
+    *best = Some((update, eval.payoff_mean));
+    // The evaluated checkpoint was just written: copy it rather than save again.
+    for (from, to) in [
+        (path.to_path_buf(), dir.join("best.mpk")),
+        (path.with_extension("mpk.json"), dir.join("best.mpk.json")),
+    ] {
+        std::fs::copy(&from, &to).map_err(|e| Error::io("cannot copy checkpoint to", to.clone(), e))?;
+    }
+    Ok(())
+}
+
 fn evaluate<G: GameFacts>(
     plan: &TrainingPlan,
     checkpoint: &Path,
@@ -273,17 +290,8 @@ pub fn run_training<G: GameFacts>(
             } else {
                 None
             };
-            if let Some(e) = &eval
-                && best.is_none_or(|(_, payoff)| e.payoff_mean > payoff)
-            {
-                best = Some((updates, e.payoff_mean));
-                // The evaluated checkpoint was just written: copy it rather than save again.
-                for (from, to) in [
-                    (path.clone(), dir.join("best.mpk")),
-                    (path.with_extension("mpk.json"), dir.join("best.mpk.json")),
-                ] {
-                    std::fs::copy(&from, &to).map_err(|e| Error::io("cannot copy checkpoint to", to.clone(), e))?;
-                }
+            if let Some(e) = &eval {
+                keep_if_best(&mut best, updates, e, &path, dir)?;
             }
             if !keep_due {
                 let _ = std::fs::remove_file(&path);
@@ -330,6 +338,21 @@ pub fn run_training<G: GameFacts>(
         if over_budget {
             break;
         }
+    }
+    // The loop can end without evaluating its last update (the step budget had no room for
+    // another whole trajectory): evaluate it now, so the summary and best.mpk see it.
+    if let Some(row) = curve.last_mut()
+        && row.eval.is_none()
+    {
+        let path = checkpoint_at(updates);
+        world.learner().save(&path).map_err(|e| Error::Run(e.to_string()))?;
+        let e = evaluate::<G>(plan, &path, updates, policies)?;
+        keep_if_best(&mut best, updates, &e, &path, dir)?;
+        if !(plan.checkpoint_every > 0 && updates.is_multiple_of(plan.checkpoint_every)) {
+            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_file(path.with_extension("mpk.json"));
+        }
+        row.eval = Some(e);
     }
     let _ = std::fs::remove_dir(dir.join("checkpoints"));
     let checkpoint = dir.join("model.mpk");
