@@ -672,26 +672,50 @@ fn play_table<G: Tournament>(
     Ok(settled)
 }
 
+/// What every phase that steps tables reads (the game, the rules, progress and
+/// cancellation) and the rounds it leaves to settle.
+#[derive(bevy_ecs::system::SystemParam)]
+struct Tables<'w, G: Tournament> {
+    game: Res<'w, GameRes<G>>,
+    rules: Res<'w, Rules>,
+    progress: Res<'w, Progress>,
+    cancel: Res<'w, Cancel>,
+    remaining: ResMut<'w, Remaining>,
+}
+
+impl<G: Tournament> Tables<'_, G> {
+    fn ctx(&self) -> Ctx<'_, G> {
+        Ctx {
+            game: &self.game.0,
+            rules: &self.rules,
+            progress: &*self.progress.0,
+            cancel: &self.cancel.0,
+        }
+    }
+
+    /// Runs `phase` on every table with its seats (tables in parallel) and counts down the
+    /// rounds it settled.
+    fn step<'w, 's>(
+        &mut self,
+        tables: impl Iterator<Item = QueryItem<'w, 's, TableData<G>>>,
+        seats: impl Iterator<Item = QueryItem<'w, 's, SeatData<G>>>,
+        phase: impl Fn(&Ctx<'_, G>, &mut TableMut<'_, G>, &mut [Option<SeatMut<'_, G>>]) -> Result<u64> + Sync,
+    ) -> SystemResult {
+        let mut tables = table_slots(&self.rules, tables);
+        let mut seats = seat_slots(&self.rules, seats);
+        let ctx = self.ctx();
+        let settled = for_each_table(ctx.rules, &mut tables, &mut seats, |t, seats| phase(&ctx, t, seats))?;
+        self.remaining.0 = self.remaining.0.saturating_sub(settled);
+        Ok(())
+    }
+}
+
 fn play<G: Tournament>(
-    game: Res<GameRes<G>>,
-    rules: Res<Rules>,
-    progress: Res<Progress>,
-    cancel: Res<Cancel>,
-    mut remaining: ResMut<Remaining>,
+    mut world: Tables<G>,
     mut tables: Query<TableData<G>>,
     mut seats: Query<SeatData<G>, FreeSeat>,
 ) -> SystemResult {
-    let ctx = Ctx {
-        game: &game.0,
-        rules: &rules,
-        progress: &*progress.0,
-        cancel: &cancel.0,
-    };
-    let mut tables = table_slots(&rules, tables.iter_mut());
-    let mut seats = seat_slots(&rules, seats.iter_mut());
-    let settled = for_each_table(&rules, &mut tables, &mut seats, |t, seats| play_table(&ctx, t, seats))?;
-    remaining.0 = remaining.0.saturating_sub(settled);
-    Ok(())
+    world.step(tables.iter_mut(), seats.iter_mut(), play_table)
 }
 
 /// The seat entity due to act at a table that has not moved in this run, with its player.
@@ -723,20 +747,12 @@ fn request<G: Tournament>(
 
 /// Remote seats answer, table by table.
 fn answer<G: Tournament>(
-    game: Res<GameRes<G>>,
-    rules: Res<Rules>,
-    progress: Res<Progress>,
-    cancel: Res<Cancel>,
+    world: Tables<G>,
     mut tables: Query<(TableData<G>, &SeatMap)>,
     mut remote: Query<(&mut SeatPolicy<G>, &mut SeatRng, &mut SeatClock), With<RemoteSeat>>,
     learners: Query<(), With<LearnerSeat>>,
 ) -> SystemResult {
-    let ctx = Ctx {
-        game: &game.0,
-        rules: &rules,
-        progress: &*progress.0,
-        cancel: &cancel.0,
-    };
+    let ctx = world.ctx();
     for ((table, rounds, _, mut round, mut tallies, mut rows), map) in &mut tables {
         let Some((entity, player)) = waiting_on(&round, map) else {
             continue;
@@ -768,7 +784,7 @@ fn answer<G: Tournament>(
         let tally = &mut tallies.0[participant];
         let action = decide(&ctx, asked, state, &mut seat, false, tally, &mut rows)?;
         state.apply_action(action);
-        round.moved = rules.pace == Pace::Step;
+        round.moved = ctx.rules.pace == Pace::Step;
     }
     Ok(())
 }
@@ -835,25 +851,11 @@ fn settle_table<G: Tournament>(
 
 /// Settles the rounds that ended at tables `play` does not settle (marked seats, training).
 fn settle<G: Tournament>(
-    game: Res<GameRes<G>>,
-    rules: Res<Rules>,
-    progress: Res<Progress>,
-    cancel: Res<Cancel>,
-    mut remaining: ResMut<Remaining>,
+    mut world: Tables<G>,
     mut tables: Query<TableData<G>>,
     mut seats: Query<SeatData<G>>,
 ) -> SystemResult {
-    let ctx = Ctx {
-        game: &game.0,
-        rules: &rules,
-        progress: &*progress.0,
-        cancel: &cancel.0,
-    };
-    let mut tables = table_slots(&rules, tables.iter_mut());
-    let mut seats = seat_slots(&rules, seats.iter_mut());
-    let settled = for_each_table(&rules, &mut tables, &mut seats, |t, seats| settle_table(&ctx, t, seats))?;
-    remaining.0 = remaining.0.saturating_sub(settled);
-    Ok(())
+    world.step(tables.iter_mut(), seats.iter_mut(), settle_table)
 }
 
 /// The schedule of a tournament World: the phases in order, with the systems every World
