@@ -797,7 +797,7 @@ fn extreme_numbers_get_clear_errors_not_panics_or_nan_estimates() {
         ),
         (
             "action,reward,pscore,pi_e_0,pi_e_1\n0,1e308,0.5,1,0\n1,-1e308,0.5,0,1\n",
-            "log.csv:2: column `reward`: reward must be a finite number within ±1e100",
+            "log.csv:2: column `reward`: must be a finite number within ±1e100",
         ),
         (
             "action,reward,pscore,pi_e_0,pi_e_1,context_x\n0,1,0.5,1,0,1\n1,0,0.5,0,1,nan\n",

@@ -254,18 +254,24 @@ impl Layout {
         if part.rewards.len() < self.rewards.len() {
             part.rewards.resize(self.rewards.len(), Vec::new());
         }
-        for (values, &col) in part.rewards.iter_mut().zip(&self.rewards) {
-            let r = number(col)?;
-            if !within(r, MAX_REWARD) {
-                return Err((
+        // Rewards, reward-model values and contexts: finite and small enough that weighted
+        // squares stay finite.
+        let bounded = |col: usize| -> Result<f64, (usize, String)> {
+            let v = number(col)?;
+            if within(v, MAX_REWARD) {
+                Ok(v)
+            } else {
+                Err((
                     line,
                     format!(
-                        "column `{}`: reward must be a finite number within ±{MAX_REWARD:e} (weighted squares of larger ones overflow), found {r}",
+                        "column `{}`: must be a finite number within ±{MAX_REWARD:e} (weighted squares of larger ones overflow), found {v}",
                         header[col]
                     ),
-                ));
+                ))
             }
-            values.push(r);
+        };
+        for (values, &col) in part.rewards.iter_mut().zip(&self.rewards) {
+            values.push(bounded(col)?);
         }
         let mut sum = 0.0;
         for &col in &self.pi {
@@ -288,23 +294,11 @@ impl Layout {
                 ),
             ));
         }
-        for &col in self.q.iter().chain(&self.context) {
-            let v = number(col)?;
-            if !within(v, MAX_REWARD) {
-                return Err((
-                    line,
-                    format!(
-                        "column `{}`: must be a finite number within ±{MAX_REWARD:e}, found {v}",
-                        header[col]
-                    ),
-                ));
-            }
-        }
         for &col in &self.q {
-            part.q_hat.push(number(col)?);
+            part.q_hat.push(bounded(col)?);
         }
         for &col in &self.context {
-            part.contexts.push(number(col)?);
+            part.contexts.push(bounded(col)?);
         }
         part.actions.push(action);
         part.pscore.push(p);
